@@ -1,0 +1,88 @@
+"""Citizen pages of the catalogue: services, institutions, categories and life events."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from portal.catalogue import selectors
+from portal.catalogue.dependencies import (
+    CategoryFromSlug,
+    InstitutionFromSlug,
+    LifeEventFromSlug,
+    ServiceFromSlug,
+)
+from portal.catalogue.jsonld import service_json_ld
+from portal.catalogue.models import Category, Institution, LifeEvent
+from portal.db import DbSession
+from portal.web.i18n import locale_for
+from portal.web.pagination import PAGE_SIZE, PageNumber, page_check
+from portal.web.templating import render
+
+router = APIRouter()
+
+
+@router.get("/huduma/{slug}", response_class=HTMLResponse)
+def service_page(request: Request, service: ServiceFromSlug) -> HTMLResponse:
+    settings = request.app.state.settings
+    page_url = f"{settings.base_url.rstrip('/')}/huduma/{service.slug}"
+    json_ld = service_json_ld(service=service, page_url=page_url, locale=locale_for(request))
+    return render(request, "catalogue/service.html", {"service": service, "json_ld": json_ld})
+
+
+@router.get("/taasisi", response_class=HTMLResponse)
+def institution_list_page(request: Request, session: DbSession) -> HTMLResponse:
+    institutions = selectors.institution_list(session=session)
+    return render(request, "catalogue/institution_list.html", {"institutions": institutions})
+
+
+@router.get("/makundi", response_class=HTMLResponse)
+def category_list_page(request: Request, session: DbSession) -> HTMLResponse:
+    categories = selectors.category_list(session=session)
+    return render(request, "catalogue/category_list.html", {"categories": categories})
+
+
+@router.get("/matukio", response_class=HTMLResponse)
+def life_event_list_page(request: Request, session: DbSession) -> HTMLResponse:
+    life_events = selectors.life_event_list(session=session)
+    return render(request, "catalogue/life_event_list.html", {"life_events": life_events})
+
+
+def _services_page(
+    request: Request,
+    session: DbSession,
+    template: str,
+    number: int,
+    owner: Institution | Category | LifeEvent,
+) -> HTMLResponse:
+    page = selectors.service_page(
+        session=session,
+        number=number,
+        size=PAGE_SIZE,
+        institution=owner if isinstance(owner, Institution) else None,
+        category=owner if isinstance(owner, Category) else None,
+        life_event=owner if isinstance(owner, LifeEvent) else None,
+    )
+    page_check(number=number, count=page.count)
+    return render(request, template, {"owner": owner, "page": page})
+
+
+@router.get("/taasisi/{slug}", response_class=HTMLResponse)
+def institution_page(
+    request: Request, session: DbSession, institution: InstitutionFromSlug, number: PageNumber = 1
+) -> HTMLResponse:
+    return _services_page(request, session, "catalogue/institution.html", number, institution)
+
+
+@router.get("/makundi/{slug}", response_class=HTMLResponse)
+def category_page(
+    request: Request, session: DbSession, category: CategoryFromSlug, number: PageNumber = 1
+) -> HTMLResponse:
+    return _services_page(request, session, "catalogue/category.html", number, category)
+
+
+@router.get("/matukio/{slug}", response_class=HTMLResponse)
+def life_event_page(
+    request: Request, session: DbSession, life_event: LifeEventFromSlug, number: PageNumber = 1
+) -> HTMLResponse:
+    return _services_page(request, session, "catalogue/life_event.html", number, life_event)

@@ -1,0 +1,141 @@
+"""Reads of the published catalogue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy import func
+from sqlalchemy.orm import selectinload
+from sqlmodel import Session, SQLModel, col, select
+
+from portal.catalogue.models import (
+    Category,
+    Institution,
+    LifeEvent,
+    Service,
+    ServiceCategory,
+    ServiceLifeEvent,
+)
+
+Row = TypeVar("Row", bound=SQLModel)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of services and what is needed to link to the others."""
+
+    items: list[Service]
+    total: int
+    number: int
+    size: int
+
+    @property
+    def count(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+
+def _by_slug(session: Session, model: type[Row], slug: str) -> Row | None:
+    return session.exec(select(model).where(model.slug == slug)).first()  # type: ignore[attr-defined]
+
+
+def institution_get(*, session: Session, slug: str) -> Institution | None:
+    return _by_slug(session, Institution, slug)
+
+
+def category_get(*, session: Session, slug: str) -> Category | None:
+    return _by_slug(session, Category, slug)
+
+
+def life_event_get(*, session: Session, slug: str) -> LifeEvent | None:
+    return _by_slug(session, LifeEvent, slug)
+
+
+def service_get(*, session: Session, slug: str) -> Service | None:
+    """A service with its institution, categories and life events loaded."""
+    statement = (
+        select(Service)
+        .where(Service.slug == slug)
+        .options(
+            selectinload(Service.institution),  # type: ignore[arg-type]
+            selectinload(Service.categories),  # type: ignore[arg-type]
+            selectinload(Service.life_events),  # type: ignore[arg-type]
+        )
+    )
+    return session.exec(statement).first()
+
+
+def institution_list(*, session: Session) -> list[tuple[Institution, int]]:
+    """Every institution with its number of services, by acronym."""
+    counts = (
+        select(Institution, func.count(col(Service.id)))
+        .join(Service, isouter=True)
+        .group_by(col(Institution.id))
+        .order_by(func.lower(Institution.acronym))
+    )
+    return [(institution, count) for institution, count in session.exec(counts).all()]
+
+
+def category_list(*, session: Session) -> list[tuple[Category, int]]:
+    """Categories in their curated order, with their number of services."""
+    statement = (
+        select(Category, func.count(col(ServiceCategory.service_id)))
+        .join(ServiceCategory, isouter=True)
+        .group_by(col(Category.id))
+        .order_by(col(Category.position))
+    )
+    return [(category, count) for category, count in session.exec(statement).all()]
+
+
+def life_event_list(*, session: Session) -> list[tuple[LifeEvent, int]]:
+    """Life events in their curated order, with their number of services."""
+    statement = (
+        select(LifeEvent, func.count(col(ServiceLifeEvent.service_id)))
+        .join(ServiceLifeEvent, isouter=True)
+        .group_by(col(LifeEvent.id))
+        .order_by(col(LifeEvent.position))
+    )
+    return [(event, count) for event, count in session.exec(statement).all()]
+
+
+def service_list_popular(*, session: Session, limit: int) -> list[Service]:
+    """The most used active services."""
+    statement = (
+        select(Service)
+        .where(Service.status == "active")
+        .options(selectinload(Service.institution))  # type: ignore[arg-type]
+        .order_by(col(Service.popularity).desc(), col(Service.slug))
+        .limit(limit)
+    )
+    return list(session.exec(statement).all())
+
+
+def service_page(
+    *,
+    session: Session,
+    number: int,
+    size: int,
+    institution: Institution | None = None,
+    category: Category | None = None,
+    life_event: LifeEvent | None = None,
+) -> Page:
+    """Services of one institution, category or life event, most used first, one page of them."""
+    statement = select(Service)
+    if institution is not None:
+        statement = statement.where(Service.institution_id == institution.id)
+    if category is not None:
+        statement = statement.join(ServiceCategory).where(
+            ServiceCategory.category_id == category.id
+        )
+    if life_event is not None:
+        statement = statement.join(ServiceLifeEvent).where(
+            ServiceLifeEvent.life_event_id == life_event.id
+        )
+    total = session.exec(select(func.count()).select_from(statement.subquery())).one()
+    items = session.exec(
+        statement.options(selectinload(Service.institution))  # type: ignore[arg-type]
+        .order_by(col(Service.popularity).desc(), col(Service.slug))
+        .offset((number - 1) * size)
+        .limit(size)
+    ).all()
+    return Page(items=list(items), total=total, number=number, size=size)

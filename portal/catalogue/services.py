@@ -1,0 +1,167 @@
+"""Writes to the catalogue. Services flush; the caller's unit of work commits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, TypeVar
+
+from sqlmodel import Session, SQLModel, col, select
+
+from portal.catalogue.models import (
+    Category,
+    Institution,
+    LifeEvent,
+    Service,
+    Synonym,
+)
+from portal.catalogue.schemas import InstitutionIn, ServiceIn, SynonymIn, TermIn
+from portal.catalogue.seed import SeedBundle
+
+Row = TypeVar("Row", bound=SQLModel)
+Term = TypeVar("Term", Category, LifeEvent)
+
+
+def _dump(value: Any) -> Any:
+    """JSON-ready form of a record part (URLs and enums as strings, no empty optionals)."""
+    return value.model_dump(mode="json", exclude_none=True) if value is not None else None
+
+
+def _upsert(session: Session, model: type[Row], slug: str, values: dict[str, Any]) -> Row:
+    """Insert a row by slug, or set only the values that differ (so a re-run changes nothing)."""
+    row = session.exec(select(model).where(model.slug == slug)).first()  # type: ignore[attr-defined]
+    if row is None:
+        row = model(slug=slug, **values)
+        session.add(row)
+        return row
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+    return row
+
+
+def institution_upsert(*, session: Session, record: InstitutionIn) -> Institution:
+    """Create or update an institution by slug."""
+    return _upsert(
+        session,
+        Institution,
+        record.slug,
+        {
+            "acronym": record.acronym,
+            "name": _dump(record.name),
+            "description": _dump(record.description),
+            "website": str(record.website),
+            "contact": _dump(record.contact),
+        },
+    )
+
+
+def term_upsert(*, session: Session, model: type[Term], record: TermIn, position: int) -> Term:
+    """Create or update a category or a life event by slug."""
+    return _upsert(
+        session,
+        model,
+        record.slug,
+        {
+            "position": position,
+            "name": _dump(record.name),
+            "description": _dump(record.description),
+        },
+    )
+
+
+def service_upsert(
+    *,
+    session: Session,
+    record: ServiceIn,
+    institution: Institution,
+    categories: list[Category],
+    life_events: list[LifeEvent],
+    now: dt.datetime,
+) -> Service:
+    """Create or update a published service by slug, with its category and life-event links."""
+    service = _upsert(
+        session,
+        Service,
+        record.slug,
+        {
+            "institution_id": institution.id,
+            "name": _dump(record.name),
+            "alternative_names": _dump(record.alternative_names),
+            "summary": _dump(record.summary),
+            "description": _dump(record.description),
+            "steps": _dump(record.steps),
+            "audience": [audience.value for audience in record.audience],
+            "eligibility": _dump(record.eligibility),
+            "required_documents": [_dump(document) for document in record.required_documents],
+            "identifiers": [identifier.value for identifier in record.identifiers],
+            "output": _dump(record.output),
+            "cost": _dump(record.cost),
+            "processing_time": record.processing_time,
+            "processing_time_note": _dump(record.processing_time_note),
+            "channels": _dump(record.channels),
+            "launch_mode": record.launch.mode.value,
+            "launch_api_code": record.launch.api_code,
+            "launch_assurance": record.launch.assurance.value,
+            "legal_basis": [_dump(law) for law in record.legal_basis],
+            "contact": _dump(record.contact),
+            "status": record.status.value,
+            "alert": _dump(record.alert),
+            "last_reviewed": record.last_reviewed,
+            "review_due": record.review_due,
+            "popularity": record.popularity,
+        },
+    )
+    if service.categories != categories:
+        service.categories = categories
+    if service.life_events != life_events:
+        service.life_events = life_events
+    if service.id is None or session.is_modified(service):
+        service.updated_at = now
+    return service
+
+
+def synonyms_replace(*, session: Session, entries: list[SynonymIn]) -> None:
+    """Make the synonym list exactly `entries`, leaving it untouched when it already is."""
+    current = session.exec(select(Synonym).order_by(col(Synonym.id))).all()
+    wanted = [(entry.terms, entry.one_way, entry.note) for entry in entries]
+    if [(row.terms, row.one_way, row.note) for row in current] == wanted:
+        return
+    for row in current:
+        session.delete(row)
+    session.add_all(
+        Synonym(terms=terms, one_way=one_way, note=note) for terms, one_way, note in wanted
+    )
+
+
+def catalogue_seed(*, session: Session, bundle: SeedBundle, now: dt.datetime) -> dict[str, int]:
+    """Apply a validated seed bundle: upsert everything by slug, replace the synonym list."""
+    institutions = {
+        r.slug: institution_upsert(session=session, record=r) for r in bundle.institutions
+    }
+    categories = {
+        r.slug: term_upsert(session=session, model=Category, record=r, position=i)
+        for i, r in enumerate(bundle.categories)
+    }
+    life_events = {
+        r.slug: term_upsert(session=session, model=LifeEvent, record=r, position=i)
+        for i, r in enumerate(bundle.life_events)
+    }
+    session.flush()
+    for record in bundle.services:
+        service_upsert(
+            session=session,
+            record=record,
+            institution=institutions[record.institution],
+            categories=[categories[slug] for slug in record.categories],
+            life_events=[life_events[slug] for slug in record.life_events],
+            now=now,
+        )
+    synonyms_replace(session=session, entries=bundle.synonyms)
+    session.flush()
+    return {
+        "institutions": len(institutions),
+        "categories": len(categories),
+        "life_events": len(life_events),
+        "services": len(bundle.services),
+        "synonyms": len(bundle.synonyms),
+    }
