@@ -1,0 +1,56 @@
+"""`create_app(settings)`: the one place that wires settings, database, pages and middleware."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+from fastapi.responses import FileResponse
+from starlette.middleware.gzip import GZipMiddleware
+
+from portal.catalogue.routes import router as catalogue_router
+from portal.config import STATIC_DIR, TEMPLATES_DIR, Settings
+from portal.db import engine_create
+from portal.site.routes import router as site_router
+from portal.web.assets import Assets
+from portal.web.errors import error_handlers_install
+from portal.web.i18n import check_lang_parameter
+from portal.web.security import SecurityHeadersMiddleware
+from portal.web.templating import environment_create
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    logging.basicConfig(level=settings.log_level.upper())
+    engine = engine_create(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Mlango",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(check_lang_parameter)],
+    )
+    assets = Assets(STATIC_DIR)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.assets = assets
+    app.state.templates = environment_create(templates_dir=TEMPLATES_DIR, assets=assets)
+
+    @app.get("/static/{name:path}", include_in_schema=False)
+    def static_file(name: str) -> FileResponse:
+        return assets.response(name)
+
+    app.include_router(site_router)
+    app.include_router(catalogue_router)
+    error_handlers_install(app)
+    app.add_middleware(GZipMiddleware, minimum_size=500)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.production)
+    return app

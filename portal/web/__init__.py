@@ -1,0 +1,1 @@
+"""Page machinery shared by every domain: templates, languages, assets, headers, error pages."""

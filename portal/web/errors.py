@@ -1,0 +1,55 @@
+"""Error pages in the reader's language: 400, 404, 500 and the rest, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import PlainTextResponse, Response
+from starlette.exceptions import HTTPException
+
+from portal.web.security import security_headers
+from portal.web.templating import render
+
+logger = logging.getLogger("portal.errors")
+PAGES = {400: "errors/400.html", 404: "errors/404.html", 500: "errors/500.html"}
+
+
+def error_page(request: Request, status: int) -> Response:
+    template = PAGES.get(status, "errors/other.html")
+    return render(request, template, {"status": status}, status=status)
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    response = error_page(request, error.status_code)
+    response.headers.update(error.headers or {})
+    return response
+
+
+async def _invalid_request(request: Request, _error: Exception) -> Response:
+    return error_page(request, 400)
+
+
+async def _server_error(request: Request, error: Exception) -> Response:
+    # Runs outside the other middleware: it adds the security headers itself.
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    nonce = getattr(request.state, "csp_nonce", None) or secrets.token_urlsafe(16)
+    request.state.csp_nonce = nonce
+    hsts = request.app.state.settings.production
+    try:
+        response: Response = error_page(request, 500)
+    except Exception:  # the page itself failed to render: say so plainly
+        logger.exception("the 500 page could not be rendered")
+        response = PlainTextResponse("500: Hitilafu ya mfumo / Server error", status_code=500)
+    response.headers.update(security_headers(nonce, hsts=hsts))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def error_handlers_install(app: FastAPI) -> None:
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(Exception, _server_error)

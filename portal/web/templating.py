@@ -1,0 +1,91 @@
+"""The one Jinja environment and `render`, the only way a page is produced.
+
+Autoescape is on, undefined variables are errors, and `{% trans %}` reads the reader's language
+from the request being rendered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from portal.catalogue.schemas import parse_duration
+from portal.web import i18n
+from portal.web.assets import Assets
+
+
+def _duration(value: str) -> str:
+    return i18n.duration_text(parse_duration(value))
+
+
+def json_script(value: Any) -> Markup:
+    """JSON safe to place inside a <script> element: no '<', '>' or '&' can close it."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)  # noqa: S704 (every markup-significant character is escaped above)
+
+
+def environment_create(*, templates_dir: Any, assets: Assets) -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(templates_dir),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True
+    )
+    environment.filters.update(
+        l10n=i18n.localized,
+        date_text=i18n.date_text,
+        duration_text=_duration,
+        tzs=i18n.amount_text,
+        json_script=json_script,
+    )
+    environment.globals.update(asset_url=assets.url, known_locales=i18n.KNOWN_LOCALES)
+    return environment
+
+
+def render(
+    request: Request, template: str, context: Mapping[str, Any] | None = None, *, status: int = 200
+) -> HTMLResponse:
+    """Render a page in the reader's language, with the layout's shared variables."""
+    locale = i18n.locale_for(request)
+    other = "en" if locale == "sw" else "sw"
+    kept = [(key, value) for key, value in request.query_params.multi_items() if key != "lang"]
+    switch_query = urlencode([*kept, ("lang", other)])
+    page_context = {
+        "request": request,
+        "locale": locale,
+        "other_locale": other,
+        "language_switch_url": f"{request.url.path}?{switch_query}",
+        "csp_nonce": request.state.csp_nonce,
+        **(context or {}),
+    }
+    token = i18n.use_locale(locale)
+    try:
+        html = request.app.state.templates.get_template(template).render(page_context)
+    finally:
+        i18n.reset_locale(token)
+    response = HTMLResponse(
+        html, status_code=status, headers={"Content-Language": locale, "Vary": "Cookie"}
+    )
+    if request.query_params.get("lang") == locale:  # an explicit choice is remembered
+        response.set_cookie(
+            i18n.LOCALE_COOKIE,
+            locale,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+    return response
