@@ -1,0 +1,89 @@
+"""A live server in a thread, Debian's Chromium driven by Playwright, and axe-core.
+
+Without Chromium or axe-core the browser tests skip with the reason; under CI=true they fail,
+because CI installs both and a skip there would hide a broken install.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from portal.app import create_app
+from portal.config import PROJECT_ROOT, Settings
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium"))
+# Keep Chromium's own lookups of outside hosts off the network; loopback still resolves.
+CHROMIUM_ARGS = ["--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost"]
+AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+FAILING_PATH = "/kosa-la-majaribio"
+
+
+def _require(path: Path, what: str) -> None:
+    if path.exists():
+        return
+    message = f"{what} not found at {path}; `make test` installs it"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    _require(CHROMIUM, "Chromium")
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    _require(AXE, "axe-core")
+    return AXE.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, engine: object) -> Iterator[str]:
+    app = create_app(settings)
+
+    @app.get(FAILING_PATH, include_in_schema=False)
+    def deliberate_failure() -> None:
+        raise RuntimeError("a deliberate failure to show the 500 page")
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server: str) -> str:
+    return live_server
+
+
+WEIGHTS: dict[str, int] = {}
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if WEIGHTS:
+        terminalreporter.section("page weight (bytes on the wire, compressed, all requests)")
+        for name, size in sorted(WEIGHTS.items(), key=lambda item: -item[1]):
+            terminalreporter.write_line(f"{name:<28} {size:>7,} B")
