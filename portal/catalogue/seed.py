@@ -113,17 +113,3 @@ def seed_load(*, directory: Path) -> SeedBundle:
         raise SeedError(problems)
     return bundle
 
-
-if __name__ == "__main__":  # a quick check for people editing seed files
-    import sys
-
-    try:
-        loaded = seed_load(directory=Path(sys.argv[1] if len(sys.argv) > 1 else "seed_data"))
-    except SeedError as error:
-        print(error, file=sys.stderr)
-        raise SystemExit(1) from None
-    print(
-        f"ok: {len(loaded.institutions)} institutions, {len(loaded.services)} services, "
-        f"{len(loaded.categories)} categories, {len(loaded.life_events)} life events, "
-        f"{len(loaded.synonyms)} synonyms"
-    )
