@@ -112,4 +112,3 @@ def seed_load(*, directory: Path) -> SeedBundle:
     if problems:
         raise SeedError(problems)
     return bundle
-
