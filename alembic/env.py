@@ -1,9 +1,13 @@
 """Alembic environment: the models' metadata and the database address from portal settings."""
 
 from alembic import context
-from portal.catalogue import models as catalogue_models  # noqa: F401  (registers the tables)
+
+# Importing each domain's models registers its tables in the metadata.
+from portal import outbox  # noqa: F401
+from portal.catalogue import models as catalogue_models  # noqa: F401
 from portal.config import Settings
 from portal.db import engine_create, metadata
+from portal.search import models as search_models  # noqa: F401
 
 config = context.config
 url = config.attributes.get("database_url") or Settings().database_url

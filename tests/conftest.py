@@ -18,6 +18,8 @@ from portal.catalogue.seed import seed_load
 from portal.catalogue.services import catalogue_seed
 from portal.config import PROJECT_ROOT, Environment, Settings
 from portal.db import database_migrate, engine_create, metadata, unit_of_work
+from portal.search.backend import SearchBackend, backend_create
+from portal.search.services import index_rebuild
 from tests.page_client import PageClient
 
 SEED_TIME = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -36,9 +38,11 @@ def _reset(engine: Engine) -> None:
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    folder = tmp_path_factory.mktemp("data")
     return Settings(
         environment=Environment.test,
-        database_url=_database_url(tmp_path_factory.mktemp("db")),
+        database_url=_database_url(folder),
+        search_path=folder / "search.db",
         base_url="http://testserver",
     )
 
@@ -57,7 +61,15 @@ def engine(settings: Settings) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings, engine: Engine) -> FastAPI:
+def search_backend(settings: Settings, engine: Engine) -> SearchBackend:
+    """The configured (embedded) engine, rebuilt from the seeded database."""
+    backend = backend_create(settings)
+    index_rebuild(engine=engine, backend=backend)
+    return backend
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, engine: Engine, search_backend: SearchBackend) -> FastAPI:
     return create_app(settings)
 
 

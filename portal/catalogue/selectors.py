@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import func
 from sqlalchemy.orm import selectinload
@@ -16,6 +17,7 @@ from portal.catalogue.models import (
     Service,
     ServiceCategory,
     ServiceLifeEvent,
+    Synonym,
 )
 
 Row = TypeVar("Row", bound=SQLModel)
@@ -139,3 +141,34 @@ def service_page(
         .limit(size)
     ).all()
     return Page(items=list(items), total=total, number=number, size=size)
+
+
+def service_list_full(*, session: Session, slugs: Collection[str] | None = None) -> list[Service]:
+    """Services with institution, categories and life events loaded: all, or those named."""
+    statement = select(Service).options(
+        selectinload(Service.institution),  # type: ignore[arg-type]
+        selectinload(Service.categories),  # type: ignore[arg-type]
+        selectinload(Service.life_events),  # type: ignore[arg-type]
+    )
+    if slugs is not None:
+        statement = statement.where(col(Service.slug).in_(list(slugs)))
+    return list(session.exec(statement.order_by(col(Service.slug))).all())
+
+
+def synonym_list(*, session: Session) -> list[Synonym]:
+    return list(session.exec(select(Synonym).order_by(col(Synonym.id))).all())
+
+
+def institution_acronyms(*, session: Session) -> list[str]:
+    return list(session.exec(select(Institution.acronym)).all())
+
+
+def taxonomy_names(*, session: Session) -> dict[str, dict[str, Any]]:
+    """Display names of institutions, categories and life events by slug, for facet labels."""
+    return {
+        "institution": {
+            i.slug: {"acronym": i.acronym, **i.name} for i in session.exec(select(Institution))
+        },
+        "category": {c.slug: c.name for c in session.exec(select(Category))},
+        "life_events": {e.slug: e.name for e in session.exec(select(LifeEvent))},
+    }

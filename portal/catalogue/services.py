@@ -16,7 +16,9 @@ from portal.catalogue.models import (
 )
 from portal.catalogue.schemas import InstitutionIn, ServiceIn, SynonymIn, TermIn
 from portal.catalogue.seed import SeedBundle
+from portal.outbox import outbox_add
 
+SERVICE_CHANGED = "catalogue.service"  # the search index follows these rows
 Row = TypeVar("Row", bound=SQLModel)
 Term = TypeVar("Term", Category, LifeEvent)
 
@@ -111,12 +113,15 @@ def service_upsert(
             "popularity": record.popularity,
         },
     )
-    if service.categories != categories:
-        service.categories = categories
-    if service.life_events != life_events:
-        service.life_events = life_events
-    if service.id is None or session.is_modified(service):
-        service.updated_at = now
+    # No autoflush while comparing: a flush would hide the changes from is_modified.
+    with session.no_autoflush:
+        if service.categories != categories:
+            service.categories = categories
+        if service.life_events != life_events:
+            service.life_events = life_events
+        if service.id is None or session.is_modified(service):
+            service.updated_at = now
+            outbox_add(session=session, topic=SERVICE_CHANGED, key=record.slug, now=now)
     return service
 
 
@@ -146,7 +151,14 @@ def catalogue_seed(*, session: Session, bundle: SeedBundle, now: dt.datetime) ->
         r.slug: term_upsert(session=session, model=LifeEvent, record=r, position=i)
         for i, r in enumerate(bundle.life_events)
     }
+    # A renamed institution, category or life event changes how its services are found.
+    named: list[Institution | Category | LifeEvent] = [*institutions.values()]
+    named += [*categories.values(), *life_events.values()]
+    renamed = [row for row in named if row.id is not None and session.is_modified(row)]
     session.flush()
+    for row in renamed:
+        for service in row.services:
+            outbox_add(session=session, topic=SERVICE_CHANGED, key=service.slug, now=now)
     for record in bundle.services:
         service_upsert(
             session=session,

@@ -30,6 +30,7 @@ def _snapshot(engine: Engine) -> dict[str, Any]:
 @pytest.fixture
 def operator_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
     monkeypatch.setenv("MLANGO_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("MLANGO_SEARCH_PATH", str(settings.search_path))
 
 
 @pytest.mark.usefixtures("operator_env")
