@@ -13,6 +13,8 @@ from starlette.middleware.gzip import GZipMiddleware
 from portal.catalogue.routes import router as catalogue_router
 from portal.config import STATIC_DIR, TEMPLATES_DIR, Settings
 from portal.db import engine_create
+from portal.search import routes as search_routes
+from portal.search.backend import backend_create
 from portal.site.routes import router as site_router
 from portal.web.assets import Assets
 from portal.web.errors import error_handlers_install
@@ -33,6 +35,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Mlango",
+        description="The catalogue of Tanzania's government e-services.",
+        version="1",
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
@@ -42,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.assets = assets
+    app.state.search = backend_create(settings)
     app.state.templates = environment_create(templates_dir=TEMPLATES_DIR, assets=assets)
 
     @app.get("/static/{name:path}", include_in_schema=False)
@@ -50,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(site_router)
     app.include_router(catalogue_router)
+    app.include_router(search_routes.pages)
+    app.include_router(search_routes.api)
     error_handlers_install(app)
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.production)

@@ -19,7 +19,7 @@ from portal.web.i18n import locale_for
 from portal.web.pagination import PAGE_SIZE, PageNumber, page_check
 from portal.web.templating import render
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 
 @router.get("/huduma/{slug}", response_class=HTMLResponse)

@@ -10,7 +10,7 @@ from portal.catalogue import selectors as catalogue_selectors
 from portal.db import DbSession
 from portal.web.templating import render
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 POPULAR_COUNT = 8
 
 

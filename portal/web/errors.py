@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import secrets
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException
 
 from portal.web.security import security_headers
@@ -17,20 +18,28 @@ logger = logging.getLogger("portal.errors")
 PAGES = {400: "errors/400.html", 404: "errors/404.html", 500: "errors/500.html"}
 
 
-def error_page(request: Request, status: int) -> Response:
+def error_page(request: Request, status: int, detail: str | None = None) -> Response:
+    """An HTML page in the reader's language, or JSON for the API."""
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"detail": detail or HTTPStatus(status).phrase}, status_code=status)
     template = PAGES.get(status, "errors/other.html")
     return render(request, template, {"status": status}, status=status)
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
-    response = error_page(request, error.status_code)
+    detail = error.detail if isinstance(error.detail, str) else None
+    response = error_page(request, error.status_code, detail)
     response.headers.update(error.headers or {})
     return response
 
 
-async def _invalid_request(request: Request, _error: Exception) -> Response:
-    return error_page(request, 400)
+async def _invalid_request(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in e['loc'][1:])}: {e['msg']}" for e in error.errors()
+    )
+    return error_page(request, 400, problems)
 
 
 async def _server_error(request: Request, error: Exception) -> Response:

@@ -11,11 +11,13 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from portal.app import create_app
 from portal.config import PROJECT_ROOT, Settings
@@ -48,14 +50,9 @@ def axe_source() -> str:
     return AXE.read_text(encoding="utf-8")
 
 
-@pytest.fixture(scope="session")
-def live_server(settings: Settings, engine: object) -> Iterator[str]:
-    app = create_app(settings)
-
-    @app.get(FAILING_PATH, include_in_schema=False)
-    def deliberate_failure() -> None:
-        raise RuntimeError("a deliberate failure to show the 500 page")
-
+@contextmanager
+def _serve(app: FastAPI) -> Iterator[str]:
+    """Serve an app on a free loopback port in a thread; yields its base URL."""
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -68,10 +65,34 @@ def live_server(settings: Settings, engine: object) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the live server did not start")
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, search_backend: object) -> Iterator[str]:
+    app = create_app(settings)
+
+    @app.get(FAILING_PATH, include_in_schema=False)
+    def deliberate_failure() -> None:
+        raise RuntimeError("a deliberate failure to show the 500 page")
+
+    with _serve(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def live_server_without_search(
+    settings: Settings, engine: object, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The portal with its search engine out of reach, to show the 503 page."""
+    missing = tmp_path_factory.mktemp("down") / "no-such-folder" / "search.db"
+    with _serve(create_app(settings.model_copy(update={"search_path": missing}))) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

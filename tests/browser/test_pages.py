@@ -46,13 +46,16 @@ def page_types(engine: Engine) -> dict[str, tuple[str, int]]:
         "404": ("/huduma/haipo", 404),
         "400": ("/taasisi/tra?ukurasa=sio-namba", 400),
         "500": (FAILING_PATH, 500),
+        "search (all services)": ("/tafuta?q=", 200),
+        "search results": ("/tafuta?q=leseni+ya+udereva&taasisi=tra", 200),
+        "search, nothing found": ("/tafuta?q=pasporrt", 200),
     }
 
 
 PAGE_TYPES = [
     "home", "life event list", "life event", "category list", "category", "institution list",
     "institution", "service", "help", "accessibility statement", "privacy notice", "404", "400",
-    "500",
+    "500", "search (all services)", "search results", "search, nothing found", "search down",
 ]  # fmt: skip
 
 
@@ -70,9 +73,14 @@ def _axe_violations(page: Page, axe_source: str) -> list[tuple[str, list[str]]]:
 @pytest.mark.parametrize("lang", ["sw", "en"])
 @pytest.mark.parametrize("kind", PAGE_TYPES)
 def test_page_is_accessible_and_light(
-    page: Page, axe_source: str, page_types: dict[str, tuple[str, int]], kind: str, lang: str
+    page: Page,
+    axe_source: str,
+    page_types: dict[str, tuple[str, int]],
+    live_server_without_search: str,
+    kind: str,
+    lang: str,
 ) -> None:
-    path, status = page_types[kind]
+    path, status = page_types.get(kind) or (f"{live_server_without_search}/tafuta?q=leseni", 503)
     url = f"{path}{'&' if '?' in path else '?'}lang={lang}"
     cdp = page.context.new_cdp_session(page)
     cdp.send("Network.enable")
