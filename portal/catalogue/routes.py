@@ -39,13 +39,15 @@ def institution_list_page(request: Request, session: DbSession) -> HTMLResponse:
 @router.get("/makundi", response_class=HTMLResponse)
 def category_list_page(request: Request, session: DbSession) -> HTMLResponse:
     categories = selectors.category_list(session=session)
-    return render(request, "catalogue/category_list.html", {"categories": categories})
+    context = {"terms": categories, "kind": "category", "path": "/makundi"}
+    return render(request, "catalogue/term_list.html", context)
 
 
 @router.get("/matukio", response_class=HTMLResponse)
 def life_event_list_page(request: Request, session: DbSession) -> HTMLResponse:
     life_events = selectors.life_event_list(session=session)
-    return render(request, "catalogue/life_event_list.html", {"life_events": life_events})
+    context = {"terms": life_events, "kind": "life_event", "path": "/matukio"}
+    return render(request, "catalogue/term_list.html", context)
 
 
 def _services_page(
@@ -54,6 +56,7 @@ def _services_page(
     template: str,
     number: int,
     owner: Institution | Category | LifeEvent,
+    **context: str,
 ) -> HTMLResponse:
     page = selectors.service_page(
         session=session,
@@ -64,7 +67,7 @@ def _services_page(
         life_event=owner if isinstance(owner, LifeEvent) else None,
     )
     page_check(number=number, count=page.count)
-    return render(request, template, {"owner": owner, "page": page})
+    return render(request, template, {"owner": owner, "page": page, **context})
 
 
 @router.get("/taasisi/{slug}", response_class=HTMLResponse)
@@ -78,11 +81,21 @@ def institution_page(
 def category_page(
     request: Request, session: DbSession, category: CategoryFromSlug, number: PageNumber = 1
 ) -> HTMLResponse:
-    return _services_page(request, session, "catalogue/category.html", number, category)
+    return _services_page(
+        request, session, "catalogue/term.html", number, category, kind="category", path="/makundi"
+    )
 
 
 @router.get("/matukio/{slug}", response_class=HTMLResponse)
 def life_event_page(
     request: Request, session: DbSession, life_event: LifeEventFromSlug, number: PageNumber = 1
 ) -> HTMLResponse:
-    return _services_page(request, session, "catalogue/life_event.html", number, life_event)
+    return _services_page(
+        request,
+        session,
+        "catalogue/term.html",
+        number,
+        life_event,
+        kind="life_event",
+        path="/matukio",
+    )
