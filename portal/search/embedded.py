@@ -417,7 +417,7 @@ class EmbeddedBackend:
             start = (query.page - 1) * query.per_page
             page_rowids = capped[start : start + query.per_page]
             bodies = self._bodies(connection, index, page_rowids)
-        in_result = set(capped)
+        in_result = set(ranked)  # every match counts, as in Meilisearch, not only the capped
         facets = {
             field: facet_order(
                 {v: len(rows & in_result) for v, rows in snapshot.facets[field].items()}

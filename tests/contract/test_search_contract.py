@@ -415,6 +415,8 @@ def test_totals_stop_at_the_cap(make_index: Any) -> None:
     assert not result.exact
     assert len(result.hits) == 1
     assert backend.search(name, SearchQuery(per_page=4, page=3)).hits == []
+    facets = backend.search(name, SearchQuery(facets=("institution",))).facets["institution"]
+    assert sum(facets.values()) == len(DOCS)  # facets count every match, past the cap too
 
 
 def test_highlights_are_escaped_html(index: tuple[SearchBackend, str]) -> None:
