@@ -17,7 +17,6 @@ from markupsafe import Markup, escape
 from pydantic import BaseModel, StringConstraints
 
 from portal.catalogue import selectors as catalogue_selectors
-from portal.catalogue.schemas import SLUG_PATTERN
 from portal.db import DbSession
 from portal.search import services
 from portal.search.dependencies import Search
@@ -32,8 +31,11 @@ PER_PAGE = 10
 MAX_PAGE = 1000
 MAX_QUERY = 256
 MAX_FILTER_VALUES = 20
-Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=80)]
-SlugList = Annotated[list[Slug], Query(max_length=MAX_FILTER_VALUES)]
+# Facet values are slugs or codes such as "public_servant": lowercase words joined by - or _.
+FacetValue = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$", max_length=80)
+]
+FacetValues = Annotated[list[FacetValue], Query(max_length=MAX_FILTER_VALUES)]
 # Query parameter -> document field; the order is the order of the facets on the page.
 FILTERS = {
     "taasisi": "institution",
@@ -91,11 +93,11 @@ class SearchParameters(BaseModel):
 
 def _parameters(
     q: Annotated[str, Query(max_length=MAX_QUERY, description="what the reader typed")] = "",
-    taasisi: SlugList = [],  # noqa: B006  (FastAPI copies defaults per request)
-    kundi: SlugList = [],  # noqa: B006
-    tukio: SlugList = [],  # noqa: B006
-    hadhira: SlugList = [],  # noqa: B006
-    njia: SlugList = [],  # noqa: B006
+    taasisi: FacetValues = [],  # noqa: B006  (FastAPI copies defaults per request)
+    kundi: FacetValues = [],  # noqa: B006
+    tukio: FacetValues = [],  # noqa: B006
+    hadhira: FacetValues = [],  # noqa: B006
+    njia: FacetValues = [],  # noqa: B006
     panga: Annotated[Literal["", "maarufu", "jina"], Query(description="sort")] = "",
     ukurasa: Annotated[int, Query(ge=1, le=MAX_PAGE, description="page number")] = 1,
 ) -> SearchParameters:

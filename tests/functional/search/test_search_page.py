@@ -171,3 +171,13 @@ def test_search_down_gives_a_503_page_and_the_rest_works(
         api = client.get("/api/v1/search?q=leseni")
         assert api.status_code == 503
         assert api.json() == {"detail": "search is unavailable"}
+
+
+def test_every_facet_value_the_page_offers_can_be_chosen(pages: PageClient) -> None:
+    page = pages.get("/tafuta?q=&lang=en")
+    boxes = page.tree.findall(".//fieldset//input[@type='checkbox']")
+    assert len(boxes) > 40
+    for box in boxes:
+        chosen = pages.get("/tafuta", params={box.get("name"): box.get("value"), "lang": "en"})
+        count = int(chosen.texts(".//p[@class='count']")[0].split()[0])
+        assert count > 0, box.attrib
