@@ -53,7 +53,8 @@ def axe_source() -> str:
 @contextmanager
 def _serve(app: FastAPI) -> Iterator[str]:
     """Serve an app on a free loopback port in a thread; yields its base URL."""
-    sock = socket.socket()
+    # IPPROTO_TCP, so that asyncio sets TCP_NODELAY on connections (see portal.cli).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
