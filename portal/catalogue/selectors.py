@@ -164,11 +164,11 @@ def institution_acronyms(*, session: Session) -> list[str]:
 
 
 def taxonomy_names(*, session: Session) -> dict[str, dict[str, Any]]:
-    """Display names of institutions, categories and life events by slug, for facet labels."""
+    """Display names of institutions, categories and life events by slug, for facet labels.
+    Only the columns needed are read: this runs on every search page."""
+    institutions = session.exec(select(Institution.slug, Institution.acronym, Institution.name))
     return {
-        "institution": {
-            i.slug: {"acronym": i.acronym, **i.name} for i in session.exec(select(Institution))
-        },
-        "category": {c.slug: c.name for c in session.exec(select(Category))},
-        "life_events": {e.slug: e.name for e in session.exec(select(LifeEvent))},
+        "institution": {slug: {"acronym": acronym, **name} for slug, acronym, name in institutions},
+        "category": dict(session.exec(select(Category.slug, Category.name)).all()),
+        "life_events": dict(session.exec(select(LifeEvent.slug, LifeEvent.name)).all()),
     }

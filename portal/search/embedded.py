@@ -12,6 +12,7 @@ query terms from the end), typos, attribute rank, the requested sort, then popul
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sqlite3
@@ -30,6 +31,7 @@ from portal.search.schemas import (
     IndexSettings,
     SearchQuery,
     SearchResult,
+    Sort,
     document_id_check,
     facet_order,
 )
@@ -62,6 +64,25 @@ class _Snapshot:
     sort_values: dict[str, dict[int, Any]]
     facets: dict[str, dict[str, set[int]]]  # field -> normalised value -> rowids
     vocabulary: dict[str, list[str]]  # first letter -> terms
+    _ranks: dict[Sort | None, dict[int, int]] = dataclasses.field(default_factory=dict)
+
+    def ranks(self, sort: Sort | None) -> dict[int, int]:
+        """Every document's place under the sort rule, then popularity, then id (cached)."""
+        cached = self._ranks.get(sort)
+        if cached is not None:
+            return cached
+        values = self.sort_values.get(sort.field, {}) if sort else {}
+
+        def key(rowid: int) -> tuple[Any, ...]:
+            sort_key: Any = 0
+            if sort:
+                value = values.get(rowid)
+                sort_key = (value is None, _Descending(value) if sort.descending else value)
+            return (sort_key, -self.popularity.get(rowid, 0.0), self.ids[rowid])
+
+        ranks = {rowid: place for place, rowid in enumerate(sorted(self.ids, key=key))}
+        self._ranks[sort] = ranks
+        return ranks
 
 
 @total_ordering
@@ -597,25 +618,13 @@ class _Matcher:
                 if not still:
                     break
             candidates &= reached
-        snapshot = self.snapshot
-        sort = query.sort
-        sort_values = snapshot.sort_values.get(sort.field, {}) if sort else {}
-
-        def key(rowid: int) -> tuple[Any, ...]:
-            sort_key: Any = 0
-            if sort:
-                value = sort_values.get(rowid)
-                sort_key = (value is None, _Descending(value) if sort.descending else value)
-            return (
-                -words_matched[rowid],
-                typos[rowid],
-                attribute[rowid],
-                sort_key,
-                -snapshot.popularity.get(rowid, 0.0),
-                snapshot.ids[rowid],
-            )
-
-        return sorted(candidates, key=key)
+        ranks = self.snapshot.ranks(query.sort)
+        if self.parsed.placeholder:  # nothing typed: the sort order alone
+            return sorted(candidates, key=ranks.__getitem__)
+        return sorted(
+            candidates,
+            key=lambda r: (-words_matched[r], typos[r], attribute[r], ranks[r]),
+        )
 
     def highlights(self, document: dict[str, Any], query: SearchQuery) -> dict[str, str]:
         settings = self.snapshot.settings
