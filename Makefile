@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CHROMIUM ?= /usr/lib/chromium/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-test browser lint messages
+.PHONY: run test install install-test browser lint messages bench-search
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,7 @@ test: install-test lint
 messages: $(BIN)/python
 	$(BIN)/pybabel extract --no-location --sort-output -F babel.cfg -o portal/locale/messages.pot .
 	$(BIN)/pybabel update --no-fuzzy-matching -i portal/locale/messages.pot -d portal/locale -l sw
+
+# Search speed at 20,000 synthetic services, engine vs page; writes bench/reports/search.md.
+bench-search: install
+	$(BIN)/python -m bench.search
