@@ -61,11 +61,6 @@ def outbox_retry_later(
         session.add(entry)
 
 
-def outbox_pending(*, session: Session, topic: str) -> int:
-    """How many rows of a topic wait, due or not (for health and reports)."""
-    return len(session.exec(select(OutboxEntry.id).where(OutboxEntry.topic == topic)).all())
-
-
 def outbox_clear_through(*, session: Session, topic: str, last_id: int) -> None:
     """Drop the rows a full rebuild has made redundant (those written before it read the data)."""
     for entry in session.exec(

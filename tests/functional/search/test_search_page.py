@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from portal.app import create_app
+from portal.cli import main
 from portal.config import Settings
 from portal.search.models import SearchLog
 from tests.page_client import PageClient
@@ -181,3 +182,20 @@ def test_every_facet_value_the_page_offers_can_be_chosen(pages: PageClient) -> N
         chosen = pages.get("/tafuta", params={box.get("name"): box.get("value"), "lang": "en"})
         count = int(chosen.texts(".//p[@class='count']")[0].split()[0])
         assert count > 0, box.attrib
+
+
+def test_operators_can_list_what_people_did_not_find(
+    pages: PageClient,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for _ in range(2):
+        pages.get("/tafuta?q=Nyukiangani+ZZQX")
+    pages.get("/tafuta?q=pasipoti")
+    monkeypatch.setenv("MLANGO_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("MLANGO_SEARCH_PATH", str(settings.search_path))
+    assert main(["search", "zero-results", "--days", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "     2  nyukiangani zzqx" in lines
+    assert not any("pasipoti" in line for line in lines)
