@@ -24,7 +24,10 @@ class Environment(StrEnum):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MLANGO_", extra="forbid", frozen=True)
+    # hide_input_in_errors: a refused setting must not print the others, keys included.
+    model_config = SettingsConfigDict(
+        env_prefix="MLANGO_", extra="forbid", frozen=True, hide_input_in_errors=True
+    )
 
     environment: Environment = Environment.development
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'mlango.db'}"

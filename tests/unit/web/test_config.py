@@ -30,3 +30,17 @@ def test_production_refuses_insecure_settings(field: str, value: str, message: s
 
 def test_development_defaults_are_allowed_outside_production() -> None:
     assert not Settings(environment=Environment.development).production
+
+
+def test_refused_settings_never_show_a_secret() -> None:
+    with pytest.raises(ValidationError) as raised:
+        Settings(meilisearch_url="http://127.0.0.1:7700", meilisearch_admin_key="TOPSECRET-KEY")
+    assert "MLANGO_MEILISEARCH_SEARCH_KEY" in str(raised.value)
+    assert "TOPSECRET" not in str(raised.value)
+    assert "TOPSECRET" not in repr(
+        Settings(
+            meilisearch_url="http://127.0.0.1:7700",
+            meilisearch_search_key="TOPSECRET-1",
+            meilisearch_admin_key="TOPSECRET-2",
+        )
+    )
