@@ -17,7 +17,6 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 class Assets:
     def __init__(self, directory: Path, prefix: str = "/static") -> None:
-        self.prefix = prefix
         self._urls: dict[str, str] = {}
         self._files: dict[str, Path] = {}
         for path in sorted(p for p in directory.rglob("*") if p.is_file()):
