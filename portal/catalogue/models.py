@@ -14,6 +14,7 @@ from sqlalchemy import JSON, Column
 from sqlmodel import Field, Relationship, SQLModel
 
 from portal import db  # noqa: F401  (applies the constraint naming convention first)
+from portal.catalogue.schemas import parse_duration
 
 LocalText = dict[str, str]
 
@@ -119,6 +120,11 @@ class Service(SQLModel, table=True):
     life_events: list[LifeEvent] = Relationship(
         back_populates="services", link_model=ServiceLifeEvent
     )
+
+    @property
+    def processing_duration(self) -> dt.timedelta:
+        """The processing time (stored as an ISO 8601 duration) as a timedelta."""
+        return parse_duration(self.processing_time)
 
 
 class Synonym(SQLModel, table=True):

@@ -16,13 +16,9 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from portal.catalogue.schemas import parse_duration
 from portal.web import i18n
 from portal.web.assets import Assets
-
-
-def _duration(value: str) -> str:
-    return i18n.duration_text(parse_duration(value))
+from portal.web.csrf import csrf_cookie_set, csrf_token
 
 
 def json_script(value: Any) -> Markup:
@@ -30,6 +26,17 @@ def json_script(value: Any) -> Markup:
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return Markup(text)  # noqa: S704 (every markup-significant character is escaped above)
+
+
+def field_ids(base: str, params: Mapping[str, Any], *, limit: int | None = None) -> dict[str, str]:
+    """The ids a form field's parts get from its id (or a group's prefix), and the
+    `aria-describedby` that reads its hint, length limit and error with it."""
+    ids = {"id": base, "hint": f"{base}-hint", "limit": f"{base}-limit", "error": f"{base}-error"}
+    described = [params["describedBy"]] if params.get("describedBy") else []
+    described += [ids["hint"]] if params.get("hint") else []
+    described += [ids["limit"]] if limit else []
+    described += [ids["error"]] if params.get("errorMessage") else []
+    return {**ids, "described": " ".join(described)}
 
 
 def environment_create(*, templates_dir: Any, assets: Assets) -> Environment:
@@ -47,11 +54,13 @@ def environment_create(*, templates_dir: Any, assets: Assets) -> Environment:
     environment.filters.update(
         l10n=i18n.localized,
         date_text=i18n.date_text,
-        duration_text=_duration,
+        duration_text=i18n.duration_text,
         tzs=i18n.amount_text,
         json_script=json_script,
     )
-    environment.globals.update(asset_url=assets.url, known_locales=i18n.KNOWN_LOCALES)
+    environment.globals.update(
+        asset_url=assets.url, known_locales=i18n.KNOWN_LOCALES, field_ids=field_ids
+    )
     return environment
 
 
@@ -69,6 +78,7 @@ def render(
         "other_locale": other,
         "language_switch_url": f"{request.url.path}?{switch_query}",
         "csp_nonce": request.state.csp_nonce,
+        "csrf_token": csrf_token(request),
         **(context or {}),
     }
     token = i18n.use_locale(locale)
@@ -79,6 +89,7 @@ def render(
     response = HTMLResponse(
         html, status_code=status, headers={"Content-Language": locale, "Vary": "Cookie"}
     )
+    csrf_cookie_set(request, response)
     if request.query_params.get("lang") == locale:  # an explicit choice is remembered
         response.set_cookie(
             i18n.LOCALE_COOKIE,
