@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from portal.catalogue.models import Category, Service
+from portal.db import unit_of_work
 from tests.page_client import PageClient
 
 SERVICE = "rita-cheti-cha-kuzaliwa"
@@ -32,7 +33,7 @@ def test_browse_pages_list_their_services(pages: PageClient) -> None:
         assert page.find(".//ul[@class='cards']/li") is not None, path
 
 
-def test_service_page_shows_every_part_of_the_record(pages: PageClient, engine: Engine) -> None:
+def test_service_page_shows_every_part_of_the_record(pages: PageClient) -> None:
     page = pages.get(f"/huduma/{SERVICE}?lang=en")
     body = page.text()
     assert page.h1 == "Birth registration and birth certificate"
@@ -120,8 +121,8 @@ def test_a_page_past_the_last_is_not_found(pages: PageClient) -> None:
     pages.get("/taasisi/rita?ukurasa=2", status=404)
 
 
-def test_long_lists_are_paginated(pages: PageClient, engine: Engine) -> None:
-    with Session(engine) as session:
+def test_long_lists_are_paginated(pages: PageClient, db: Connection) -> None:
+    with Session(db) as session:
         biggest = max(
             session.exec(select(Category)).all(), key=lambda category: len(category.services)
         )
@@ -136,23 +137,14 @@ def test_long_lists_are_paginated(pages: PageClient, engine: Engine) -> None:
     assert last.find(".//a[@rel='next']") is None
 
 
-def test_catalogue_text_is_escaped(pages: PageClient, engine: Engine) -> None:
-    with Session(engine) as session:
+def test_catalogue_text_is_escaped(pages: PageClient, db: Connection) -> None:
+    with unit_of_work(db) as session:
         service = session.exec(select(Service).where(Service.slug == SERVICE)).one()
-        original = dict(service.summary)
         service.summary = {"sw": "<script>alert(1)</script>", "en": "x"}
         session.add(service)
-        session.commit()
-    try:
-        page = pages.get(f"/huduma/{SERVICE}")
-        assert "<script>alert(1)</script>" not in page.response.text
-        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.response.text
-        data = page.tree.findall(".//script[@type='application/ld+json']")[0].text or ""
-        assert "</script>" not in data
-        assert json.loads(data)["description"] == "<script>alert(1)</script>"
-    finally:
-        with Session(engine) as session:
-            service = session.exec(select(Service).where(Service.slug == SERVICE)).one()
-            service.summary = original
-            session.add(service)
-            session.commit()
+    page = pages.get(f"/huduma/{SERVICE}")
+    assert "<script>alert(1)</script>" not in page.response.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.response.text
+    data = page.tree.findall(".//script[@type='application/ld+json']")[0].text or ""
+    assert "</script>" not in data
+    assert json.loads(data)["description"] == "<script>alert(1)</script>"

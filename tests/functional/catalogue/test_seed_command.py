@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from portal.catalogue.models import Category, Institution, LifeEvent, Service, Synonym
 from portal.cli import main
-from portal.config import PROJECT_ROOT, Settings
+from portal.config import PROJECT_ROOT, SearchSettings, Settings
 
 
-def _snapshot(engine: Engine) -> dict[str, Any]:
-    with Session(engine) as session:
+def _snapshot(db: Connection) -> dict[str, Any]:
+    with Session(db) as session:
         return {
             model.__name__: sorted(
                 (row.model_dump() for row in session.exec(select(model)).all()),
@@ -28,23 +29,24 @@ def _snapshot(engine: Engine) -> dict[str, Any]:
 
 
 @pytest.fixture
-def operator_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
-    monkeypatch.setenv("MLANGO_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("MLANGO_SEARCH_PATH", str(settings.search_path))
+def run(settings: Settings, db: Connection, tmp_path: Path) -> Callable[..., int]:
+    """`portal ...` inside this test's transaction, with a search index of its own."""
+    own = settings.model_copy(update={"search": SearchSettings(path=tmp_path / "search.db")})
+    return lambda *argv: main(list(argv), settings=own, bind=db)
 
 
-@pytest.mark.usefixtures("operator_env")
-def test_seeding_again_changes_nothing(engine: Engine, capsys: pytest.CaptureFixture[str]) -> None:
-    before = _snapshot(engine)
-    assert main(["seed"]) == 0
-    assert main(["seed"]) == 0
-    assert _snapshot(engine) == before
+def test_seeding_again_changes_nothing(
+    run: Callable[..., int], db: Connection, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _snapshot(db)
+    assert run("seed") == 0
+    assert run("seed") == 0
+    assert _snapshot(db) == before
     assert "services" in capsys.readouterr().out
 
 
-@pytest.mark.usefixtures("operator_env")
 def test_a_broken_seed_stops_with_the_file_record_and_field_and_changes_nothing(
-    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    run: Callable[..., int], db: Connection, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     copy = tmp_path / "seed"
     shutil.copytree(PROJECT_ROOT / "seed_data", copy)
@@ -53,9 +55,9 @@ def test_a_broken_seed_stops_with_the_file_record_and_field_and_changes_nothing(
     records[0]["summary"]["en"] = "A changed summary that must not be written"
     records[-1]["processing_time"] = "seven days"
     services.write_text(yaml.safe_dump(records, allow_unicode=True), encoding="utf-8")
-    before = _snapshot(engine)
+    before = _snapshot(db)
 
-    assert main(["seed", "--dir", str(copy)]) == 1
+    assert run("seed", "--dir", str(copy)) == 1
 
     error = capsys.readouterr().err
     assert "nothing was changed" in error
@@ -63,27 +65,24 @@ def test_a_broken_seed_stops_with_the_file_record_and_field_and_changes_nothing(
         f"{services}: record {len(records)} ({records[-1]['slug']}): field processing_time:"
         in error
     )
-    assert _snapshot(engine) == before
+    assert _snapshot(db) == before
 
 
-@pytest.mark.usefixtures("operator_env")
-def test_a_changed_record_is_updated_in_place(engine: Engine, tmp_path: Path) -> None:
+def test_a_changed_record_is_updated_in_place(
+    run: Callable[..., int], db: Connection, tmp_path: Path
+) -> None:
     copy = tmp_path / "seed"
     shutil.copytree(PROJECT_ROOT / "seed_data", copy)
     services = copy / "services" / "rita.yaml"
     records = yaml.safe_load(services.read_text(encoding="utf-8"))
     records[0]["summary"]["en"] = "Register a birth (changed)"
     services.write_text(yaml.safe_dump(records, allow_unicode=True), encoding="utf-8")
-    try:
-        assert main(["seed", "--dir", str(copy)]) == 0
-        with Session(engine) as session:
-            service = session.exec(select(Service).where(Service.slug == records[0]["slug"])).one()
-            assert service.summary["en"] == "Register a birth (changed)"
-    finally:
-        assert main(["seed"]) == 0
+    assert run("seed", "--dir", str(copy)) == 0
+    with Session(db) as session:
+        service = session.exec(select(Service).where(Service.slug == records[0]["slug"])).one()
+        assert service.summary["en"] == "Register a birth (changed)"
 
 
-@pytest.mark.usefixtures("operator_env")
-def test_check_only_validates(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["seed", "--check"]) == 0
+def test_check_only_validates(run: Callable[..., int], capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("seed", "--check") == 0
     assert "is valid" in capsys.readouterr().out

@@ -7,12 +7,12 @@ import re
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from portal.app import create_app
 from portal.cli import main
-from portal.config import Settings
+from portal.config import SearchSettings, Settings
 from portal.search.models import SearchLog
 from tests.page_client import PageClient
 
@@ -125,12 +125,12 @@ def test_a_page_past_the_end_is_a_normal_page(pages: PageClient) -> None:
 
 
 def test_queries_are_recorded_without_personal_data_and_clicks_counted(
-    pages: PageClient, engine: Engine
+    pages: PageClient, db: Connection
 ) -> None:
     page = pages.get("/tafuta?q=Hati+ya+KUSAFIRIA!!")
     first = result_links(page)[0] or ""
     assert first.startswith("/tafuta/bofya/")
-    with Session(engine) as session:
+    with Session(db) as session:
         entry = session.exec(select(SearchLog).order_by(col(SearchLog.id).desc())).first()
         assert entry is not None
         assert entry.query == "hati ya kusafiria"
@@ -140,7 +140,7 @@ def test_queries_are_recorded_without_personal_data_and_clicks_counted(
     response = pages.client.get(first, follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/huduma/")
-    with Session(engine) as session:
+    with Session(db) as session:
         assert session.get(SearchLog, entry.id).clicked  # type: ignore[union-attr]
 
 
@@ -153,7 +153,9 @@ def test_the_click_counter_only_redirects_to_real_services(client: TestClient) -
 
 @pytest.fixture
 def app_without_search(settings: Settings, engine: Engine, tmp_path) -> FastAPI:  # type: ignore[no-untyped-def]
-    broken = settings.model_copy(update={"search_path": tmp_path / "no-such-folder" / "s.db"})
+    broken = settings.model_copy(
+        update={"search": SearchSettings(path=tmp_path / "no-such-folder" / "s.db")}
+    )
     return create_app(broken)
 
 
@@ -185,17 +187,12 @@ def test_every_facet_value_the_page_offers_can_be_chosen(pages: PageClient) -> N
 
 
 def test_operators_can_list_what_people_did_not_find(
-    pages: PageClient,
-    settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    pages: PageClient, settings: Settings, db: Connection, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for _ in range(2):
         pages.get("/tafuta?q=Nyukiangani+ZZQX")
     pages.get("/tafuta?q=pasipoti")
-    monkeypatch.setenv("MLANGO_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("MLANGO_SEARCH_PATH", str(settings.search_path))
-    assert main(["search", "zero-results", "--days", "1"]) == 0
+    assert main(["search", "zero-results", "--days", "1"], settings=settings, bind=db) == 0
     lines = capsys.readouterr().out.splitlines()
     assert "     2  nyukiangani zzqx" in lines
     assert not any("pasipoti" in line for line in lines)
