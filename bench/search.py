@@ -44,7 +44,14 @@ from portal.app import create_app
 from portal.catalogue.schemas import InstitutionIn, ServiceIn
 from portal.catalogue.seed import SeedBundle, seed_load
 from portal.catalogue.services import catalogue_seed
-from portal.config import PROJECT_ROOT, Environment, Settings
+from portal.config import (
+    PROJECT_ROOT,
+    DatabaseSettings,
+    Environment,
+    MeilisearchSettings,
+    SearchSettings,
+    Settings,
+)
 from portal.db import database_migrate, engine_create, unit_of_work
 from portal.search.backend import SearchBackend, backend_create
 from portal.search.documents import SERVICES
@@ -894,18 +901,18 @@ def _load(engine: Engine, bundle: SeedBundle) -> dict[str, int]:
 def corpus_load(settings: Settings, timings: dict[str, float]) -> dict[str, Any]:
     """Generate the corpus, load it into a migrated database and build the index from it."""
     bundle = _phase(timings, "generate", lambda: corpus_build(settings.seed_dir))
-    database_migrate(settings.database_url)
-    engine = engine_create(settings.database_url)
+    database_migrate(settings.database.url)
+    engine = engine_create(settings.database.url)
     try:
         counts = _phase(timings, "database_load", lambda: _load(engine, bundle))
         backend = backend_create(settings)
         indexed = _phase(
-            timings, "index_build", lambda: index_rebuild(engine=engine, backend=backend)
+            timings, "index_build", lambda: index_rebuild(bind=engine, backend=backend)
         )
     finally:
         engine.dispose()
-    database = Path(settings.database_url.removeprefix("sqlite:///"))
-    search_file = Path(settings.search_path)
+    database = Path(settings.database.url.removeprefix("sqlite:///"))
+    search_file = Path(settings.search.path)
     return {
         "services": indexed,
         "institutions": counts["institutions"],
@@ -924,9 +931,9 @@ def run() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="mlango-bench-") as folder:
         settings = Settings(
             environment=Environment.test,
-            database_url=f"sqlite:///{Path(folder) / 'bench.db'}",
-            search_path=Path(folder) / "search.db",
-            meilisearch_url=None,
+            database=DatabaseSettings(url=f"sqlite:///{Path(folder) / 'bench.db'}"),
+            search=SearchSettings(path=Path(folder) / "search.db"),
+            meilisearch=MeilisearchSettings(),  # the embedded engine, whatever the environment says
             log_level="warning",
         )
         corpus = corpus_load(settings, timings)

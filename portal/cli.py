@@ -1,48 +1,64 @@
-"""The `portal` command: run, demo, migrate, seed, search rebuild|sync|zero-results, worker."""
+"""The `portal` command: run, demo, migrate, seed, search rebuild|sync|zero-results, outbox
+list|retry, worker."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
+import signal
 import socket
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
 
 import uvicorn
-from sqlalchemy.engine import Engine
 from uvicorn.supervisors import Multiprocess
 
 from portal.config import Settings
-from portal.db import database_migrate, engine_create, unit_of_work
+from portal.db import Bind, database_migrate, engine_create, unit_of_work
 from portal.search.backend import SearchBackend, backend_create
 from portal.search.errors import SearchError
 
-WORKER_INTERVAL = 2.0
+if TYPE_CHECKING:
+    from portal.outbox.dispatcher import Handler
+    from portal.outbox.models import OutboxEntry
+
+WORKER_INTERVAL = 2.0  # seconds the worker sleeps when nothing is due
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+logger = logging.getLogger("portal.worker")
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _sync(engine: Engine, backend: SearchBackend) -> int:
-    """Apply pending catalogue changes to the search index once; 0 unless something failed."""
+def _handlers(backend: SearchBackend) -> dict[str, Handler]:
+    """Every outbox topic this installation dispatches, with its handler."""
+    from portal.outbox.dispatcher import handlers_combine
+    from portal.search import services as search_services
+
+    return handlers_combine(search_services.outbox_handlers(backend=backend))
+
+
+def _sync(bind: Bind, backend: SearchBackend) -> int:
+    """Apply the due search rows of the outbox once; 1 if some wait for a retry or are dead."""
     from portal.search.services import index_sync
 
-    applied = 0
-    while True:
-        report = index_sync(engine=engine, backend=backend, now=_now())
-        applied += report.applied
-        if report.error:
-            print(f"search sync: {report.failed} change(s) wait for a retry: {report.error}")
-            return 1
-        if report.applied == 0:
-            print(f"search sync: {applied} change(s) applied")
-            return 0
+    report = index_sync(bind=bind, backend=backend, now=_now())
+    print(f"search sync: {report.applied} change(s) applied")
+    if report.waiting or report.dead:
+        print(
+            f"search sync: {report.waiting} change(s) wait for a retry, {report.dead} dead"
+            " (see `portal outbox list`)"
+        )
+        return 1
+    return 0
 
 
-def _seed(engine: Engine, backend: SearchBackend, directory: Path, check_only: bool) -> int:
+def _seed(bind: Bind, backend: SearchBackend, directory: Path, check_only: bool) -> int:
     from portal.catalogue.seed import SeedError, seed_load
     from portal.catalogue.services import catalogue_seed
 
@@ -56,10 +72,10 @@ def _seed(engine: Engine, backend: SearchBackend, directory: Path, check_only: b
     if check_only:
         print(f"seed: {directory} is valid ({len(bundle.services)} services)")
         return 0
-    with unit_of_work(engine) as session:
+    with unit_of_work(bind) as session:
         counts = catalogue_seed(session=session, bundle=bundle, now=_now())
     print("seed: " + ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts.items()))
-    _sync(engine, backend)  # a search engine that is down catches up later from the outbox
+    _sync(bind, backend)  # a search engine that is down catches up later from the outbox
     return 0
 
 
@@ -75,18 +91,18 @@ def _progress_bar(total: int) -> Callable[[int], None]:
     return advance
 
 
-def _rebuild(engine: Engine, backend: SearchBackend) -> int:
+def _rebuild(bind: Bind, backend: SearchBackend) -> int:
     from portal.catalogue import selectors as catalogue_selectors
     from portal.search.services import index_rebuild
 
-    with unit_of_work(engine) as session:
+    with unit_of_work(bind) as session:
         total = len(catalogue_selectors.service_list_full(session=session))
-    count = index_rebuild(engine=engine, backend=backend, progress=_progress_bar(total))
+    count = index_rebuild(bind=bind, backend=backend, progress=_progress_bar(total))
     print(f"\nsearch rebuild: {count} services indexed and swapped in")
     return 0
 
 
-def _zero_results(engine: Engine, days: int) -> int:
+def _zero_results(engine: Bind, days: int) -> int:
     from portal.search.selectors import zero_result_queries
 
     with unit_of_work(engine) as session:
@@ -97,16 +113,85 @@ def _zero_results(engine: Engine, days: int) -> int:
     return 0
 
 
-def _worker(engine: Engine, backend: SearchBackend) -> int:
-    from portal.search.services import index_sync
+def _when(moment: dt.datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S}" if moment else "-"
 
-    print(f"worker: applying catalogue changes to search every {WORKER_INTERVAL:g} s")
-    while True:
-        report = index_sync(engine=engine, backend=backend, now=_now())
-        if report.applied or report.failed:
-            print(f"worker: {report.applied} applied, {report.failed} waiting ({report.error})")
-        if not report.applied:
-            time.sleep(WORKER_INTERVAL)
+
+def _outbox_row(entry: OutboxEntry, *, dead: bool) -> str:
+    when = _when(entry.dead_at if dead else entry.available_at)
+    error = " ".join((entry.last_error or "").split())
+    error = error if len(error) <= 100 else error[:99] + "…"
+    line = f"{entry.id:>8}  {entry.topic:<20} {entry.key:<40} {entry.attempts:>8}  {when:<19}"
+    return f"{line}  {error}".rstrip()
+
+
+def _outbox_list(bind: Bind, dead: bool, limit: int) -> int:
+    from portal.outbox import selectors as outbox_selectors
+
+    with unit_of_work(bind) as session:
+        rows, total = outbox_selectors.outbox_list(session=session, dead=dead, limit=limit)
+    state = "dead" if dead else "pending"
+    if not rows:
+        print(f"outbox: no {state} rows")
+        return 0
+    when = "dead since" if dead else "next attempt"
+    print(f"{'id':>8}  {'topic':<20} {'key':<40} {'attempts':>8}  {when:<19}  last error")
+    for entry in rows:
+        print(_outbox_row(entry, dead=dead))
+    shown = f" (the first {len(rows)} shown)" if total > len(rows) else ""
+    print(f"outbox: {total} {state} row(s){shown}")
+    return 0
+
+
+def _outbox_retry(bind: Bind, ids: list[int], all_dead: bool) -> int:
+    from portal.outbox import selectors as outbox_selectors
+    from portal.outbox import services as outbox_services
+
+    if bool(ids) == all_dead:
+        print("outbox retry: give row ids or --all-dead", file=sys.stderr)
+        return 2
+    with unit_of_work(bind) as session:
+        if all_dead:
+            count = outbox_services.outbox_retry_dead(session=session, now=_now())
+            print(f"outbox retry: {count} dead row(s) pending again, due now")
+            return 0
+        missing = outbox_selectors.outbox_missing(session=session, ids=ids)
+        if missing:
+            listed = ", ".join(str(entry_id) for entry_id in missing)
+            print(f"outbox retry: no row {listed}; nothing was changed", file=sys.stderr)
+            return 1
+        retried = outbox_services.outbox_retry(session=session, ids=ids, now=_now())
+    print(f"outbox retry: {len(retried)} row(s) due now")
+    return 0
+
+
+def _worker(bind: Bind, backend: SearchBackend) -> int:
+    """Dispatch the outbox until SIGTERM or SIGINT; the row in hand is finished first."""
+    from portal.outbox.dispatcher import Stop, dispatcher_run
+
+    stop = Stop()
+
+    def request_stop(number: int, _frame: FrameType | None) -> None:
+        stop.set(signal.Signals(number).name)  # only a flag: logging here could deadlock
+
+    previous = {number: signal.signal(number, request_stop) for number in STOP_SIGNALS}
+    try:
+        logger.info("worker: started; stop with SIGTERM or SIGINT")
+        dispatcher_run(
+            bind=bind, handlers=_handlers(backend), stop=stop, idle_seconds=WORKER_INTERVAL
+        )
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    return 0
+
+
+def _logging_setup(level: str) -> None:
+    """Operator commands log to stderr; a handler already there (a test run's) is kept."""
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
@@ -154,44 +239,65 @@ def _parser() -> argparse.ArgumentParser:
     search = commands.add_parser("search", help="search index operations")
     search_commands = search.add_subparsers(dest="search_command", required=True)
     search_commands.add_parser("rebuild", help="rebuild the index from the database, atomically")
-    search_commands.add_parser("sync", help="apply pending catalogue changes to the index once")
+    search_commands.add_parser("sync", help="apply the due search changes of the outbox once")
     zero = search_commands.add_parser("zero-results", help="queries that found nothing")
     zero.add_argument("--days", type=int, default=30)
-    commands.add_parser("worker", help="keep applying catalogue changes to the index")
+    outbox = commands.add_parser("outbox", help="changes waiting for other systems")
+    outbox_commands = outbox.add_subparsers(dest="outbox_command", required=True)
+    listing = outbox_commands.add_parser("list", help="pending rows, or dead ones with --dead")
+    listing.add_argument("--dead", action="store_true", help="dead letters instead")
+    listing.add_argument("--limit", type=int, default=100, help="rows shown (default 100)")
+    retry = outbox_commands.add_parser("retry", help="rows due now; dead ones pending again")
+    retry.add_argument("ids", nargs="*", type=int, metavar="ID", help="row ids")
+    retry.add_argument("--all-dead", action="store_true", help="every dead row")
+    commands.add_parser("worker", help="dispatch the outbox until stopped (SIGTERM, SIGINT)")
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(
+    argv: list[str] | None = None, *, settings: Settings | None = None, bind: Bind | None = None
+) -> int:
+    """The `portal` command. Tests pass `settings` instead of editing the environment, and may
+    pass `bind` (a connection in their transaction) instead of letting it open the database."""
     args = _parser().parse_args(argv)
-    try:
-        settings = Settings()
-    except ValueError as error:
-        print(f"portal: invalid settings: {error}", file=sys.stderr)
-        return 2
+    if settings is None:
+        try:
+            settings = Settings()
+        except ValueError as error:
+            print(f"portal: invalid settings: {error}", file=sys.stderr)
+            return 2
     if args.command == "run":
         return _run(settings, args.host, args.port, args.workers)
-    engine = engine_create(settings.database_url)
+    _logging_setup(settings.log_level)
+    engine = None
+    if bind is None:
+        bind = engine = engine_create(settings.database.url)
     backend = backend_create(settings)
     try:
         if args.command in ("migrate", "demo"):
-            database_migrate(settings.database_url)
+            database_migrate(settings.database.url)
             print("migrate: database schema is up to date")
         if args.command == "seed":
-            return _seed(engine, backend, args.dir or settings.seed_dir, args.check)
+            return _seed(bind, backend, args.dir or settings.seed_dir, args.check)
         if args.command == "demo":
-            status = _seed(engine, backend, settings.seed_dir, False) or _rebuild(engine, backend)
+            status = _seed(bind, backend, settings.seed_dir, False) or _rebuild(bind, backend)
             return status or _run(settings, args.host, args.port, args.workers)
         if args.command == "search":
             if args.search_command == "rebuild":
-                return _rebuild(engine, backend)
+                return _rebuild(bind, backend)
             if args.search_command == "sync":
-                return _sync(engine, backend)
-            return _zero_results(engine, args.days)
+                return _sync(bind, backend)
+            return _zero_results(bind, args.days)
+        if args.command == "outbox":
+            if args.outbox_command == "list":
+                return _outbox_list(bind, args.dead, args.limit)
+            return _outbox_retry(bind, args.ids, args.all_dead)
         if args.command == "worker":
-            return _worker(engine, backend)
+            return _worker(bind, backend)
         return 0
     except SearchError as error:
         print(f"portal: search failed: {error}", file=sys.stderr)
         return 1
     finally:
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()

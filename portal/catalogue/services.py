@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, TypeVar
 
+from sqlalchemy import inspect
 from sqlmodel import Session, SQLModel, col, select
 
 from portal.catalogue.models import (
@@ -16,9 +17,12 @@ from portal.catalogue.models import (
 )
 from portal.catalogue.schemas import InstitutionIn, ServiceIn, SynonymIn, TermIn
 from portal.catalogue.seed import SeedBundle
-from portal.outbox import outbox_add
+from portal.outbox import services as outbox_services
 
-SERVICE_CHANGED = "catalogue.service"  # the search index follows these rows
+# Outbox topics the search index follows. A service changed (key: its slug); or something the
+# index settings are made of did (key: "synonyms" or "acronyms"): the settings are re-applied.
+SERVICE_CHANGED = "catalogue.service"
+SEARCH_SETTINGS_CHANGED = "search.settings"
 Row = TypeVar("Row", bound=SQLModel)
 Term = TypeVar("Term", Category, LifeEvent)
 
@@ -41,9 +45,10 @@ def _upsert(session: Session, model: type[Row], slug: str, values: dict[str, Any
     return row
 
 
-def institution_upsert(*, session: Session, record: InstitutionIn) -> Institution:
-    """Create or update an institution by slug."""
-    return _upsert(
+def institution_upsert(*, session: Session, record: InstitutionIn, now: dt.datetime) -> Institution:
+    """Create or update an institution by slug. A new or changed acronym changes the search
+    settings (acronyms are exact words there), so it writes an outbox row for them."""
+    institution = _upsert(
         session,
         Institution,
         record.slug,
@@ -55,6 +60,11 @@ def institution_upsert(*, session: Session, record: InstitutionIn) -> Institutio
             "contact": _dump(record.contact),
         },
     )
+    if institution.id is None or inspect(institution).attrs.acronym.history.has_changes():
+        outbox_services.outbox_add(
+            session=session, topic=SEARCH_SETTINGS_CHANGED, key="acronyms", now=now
+        )
+    return institution
 
 
 def term_upsert(*, session: Session, model: type[Term], record: TermIn, position: int) -> Term:
@@ -121,12 +131,15 @@ def service_upsert(
             service.life_events = life_events
         if service.id is None or session.is_modified(service):
             service.updated_at = now
-            outbox_add(session=session, topic=SERVICE_CHANGED, key=record.slug, now=now)
+            outbox_services.outbox_add(
+                session=session, topic=SERVICE_CHANGED, key=record.slug, now=now
+            )
     return service
 
 
-def synonyms_replace(*, session: Session, entries: list[SynonymIn]) -> None:
-    """Make the synonym list exactly `entries`, leaving it untouched when it already is."""
+def synonyms_replace(*, session: Session, entries: list[SynonymIn], now: dt.datetime) -> None:
+    """Make the synonym list exactly `entries`, leaving it untouched when it already is; a
+    change writes an outbox row for the search settings, which carry the synonyms."""
     current = session.exec(select(Synonym).order_by(col(Synonym.id))).all()
     wanted = [(entry.terms, entry.one_way, entry.note) for entry in entries]
     if [(row.terms, row.one_way, row.note) for row in current] == wanted:
@@ -136,12 +149,15 @@ def synonyms_replace(*, session: Session, entries: list[SynonymIn]) -> None:
     session.add_all(
         Synonym(terms=terms, one_way=one_way, note=note) for terms, one_way, note in wanted
     )
+    outbox_services.outbox_add(
+        session=session, topic=SEARCH_SETTINGS_CHANGED, key="synonyms", now=now
+    )
 
 
 def catalogue_seed(*, session: Session, bundle: SeedBundle, now: dt.datetime) -> dict[str, int]:
     """Apply a validated seed bundle: upsert everything by slug, replace the synonym list."""
     institutions = {
-        r.slug: institution_upsert(session=session, record=r) for r in bundle.institutions
+        r.slug: institution_upsert(session=session, record=r, now=now) for r in bundle.institutions
     }
     categories = {
         r.slug: term_upsert(session=session, model=Category, record=r, position=i)
@@ -158,7 +174,9 @@ def catalogue_seed(*, session: Session, bundle: SeedBundle, now: dt.datetime) ->
     session.flush()
     for row in renamed:
         for service in row.services:
-            outbox_add(session=session, topic=SERVICE_CHANGED, key=service.slug, now=now)
+            outbox_services.outbox_add(
+                session=session, topic=SERVICE_CHANGED, key=service.slug, now=now
+            )
     for record in bundle.services:
         service_upsert(
             session=session,
@@ -168,7 +186,7 @@ def catalogue_seed(*, session: Session, bundle: SeedBundle, now: dt.datetime) ->
             life_events=[life_events[slug] for slug in record.life_events],
             now=now,
         )
-    synonyms_replace(session=session, entries=bundle.synonyms)
+    synonyms_replace(session=session, entries=bundle.synonyms, now=now)
     session.flush()
     return {
         "institutions": len(institutions),
