@@ -3,14 +3,15 @@
 from alembic import context
 
 # Importing each domain's models registers its tables in the metadata.
-from portal import outbox  # noqa: F401
 from portal.catalogue import models as catalogue_models  # noqa: F401
 from portal.config import Settings
 from portal.db import engine_create, metadata
+from portal.feedback import models as feedback_models  # noqa: F401
+from portal.outbox import models as outbox_models  # noqa: F401
 from portal.search import models as search_models  # noqa: F401
 
 config = context.config
-url = config.attributes.get("database_url") or Settings().database_url
+url = config.attributes.get("database_url") or Settings().database.url
 
 
 def run_migrations_offline() -> None:

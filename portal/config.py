@@ -6,15 +6,21 @@ object refuses the development defaults (SQLite, plain HTTP).
 
 from __future__ import annotations
 
+import difflib
+import os
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = PROJECT_ROOT / "static"
+
+
+DEVELOPMENT_SECRET = "development only: never use this key in production"  # noqa: S105
 
 
 class Environment(StrEnum):
@@ -23,28 +29,91 @@ class Environment(StrEnum):
     production = "production"
 
 
+class DatabaseSettings(BaseModel):
+    """`MLANGO_DATABASE_*`: where everything that must survive a restart lives."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    url: str = Field(
+        default=f"sqlite:///{PROJECT_ROOT / 'mlango.db'}", description="SQLAlchemy database URL"
+    )
+
+
+class SearchSettings(BaseModel):
+    """`MLANGO_SEARCH_*`: the embedded engine, used when no Meilisearch is configured."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    path: Path = Field(default=PROJECT_ROOT / "search.db", description="the embedded engine's file")
+
+
+class MeilisearchSettings(BaseModel):
+    """`MLANGO_MEILISEARCH_*`: the production search engine."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    url: str | None = Field(default=None, description="use Meilisearch at this address")
+    search_key: SecretStr | None = Field(default=None, description="search-only key (web)")
+    admin_key: SecretStr | None = Field(default=None, description="indexing key (worker)")
+    timeout: float = Field(default=5.0, gt=0, description="seconds before a request fails")
+
+
+# Variables with our prefix that are not settings, so start-up must not refuse them.
+NOT_SETTINGS = frozenset({"MLANGO_TEST_DATABASE_URL"})  # read by the test suite only
+
+
 class Settings(BaseSettings):
+    """Every setting, in one section per integration; identity and bus come with sign-in and
+    GovESB. `MLANGO_<SECTION>_<NAME>` sets a section's field, `MLANGO_<NAME>` a general one."""
+
     # hide_input_in_errors: a refused setting must not print the others, keys included.
     model_config = SettingsConfigDict(
-        env_prefix="MLANGO_", extra="forbid", frozen=True, hide_input_in_errors=True
+        env_prefix="MLANGO_",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="forbid",
+        frozen=True,
+        hide_input_in_errors=True,
     )
 
     environment: Environment = Environment.development
-    database_url: str = f"sqlite:///{PROJECT_ROOT / 'mlango.db'}"
     base_url: str = Field(
         default="http://127.0.0.1:8000", description="public address, used in JSON-LD and links"
     )
     seed_dir: Path = PROJECT_ROOT / "seed_data"
-    search_path: Path = Field(
-        default=PROJECT_ROOT / "search.db", description="the embedded engine's file"
-    )
-    meilisearch_url: str | None = Field(
-        default=None, description="use Meilisearch instead of the embedded engine"
-    )
-    meilisearch_search_key: SecretStr | None = None
-    meilisearch_admin_key: SecretStr | None = None
-    meilisearch_timeout: float = 5.0
     log_level: str = "info"
+    secret_key: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_SECRET),
+        description="signs CSRF tokens; production needs its own, of 32 characters or more",
+    )
+    database: DatabaseSettings = DatabaseSettings()
+    search: SearchSettings = SearchSettings()
+    meilisearch: MeilisearchSettings = MeilisearchSettings()
+
+    @classmethod
+    def known_variables(cls) -> frozenset[str]:
+        """Every `MLANGO_*` name that sets something."""
+        names = set(NOT_SETTINGS)
+        for name, field in cls.model_fields.items():
+            section = field.annotation
+            if isinstance(section, type) and issubclass(section, BaseModel):
+                names.update(f"MLANGO_{name}_{inner}".upper() for inner in section.model_fields)
+            else:
+                names.add(f"MLANGO_{name}".upper())
+        return frozenset(names)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_unknown_variables(cls, values: Any) -> Any:
+        """A misspelt variable (MLANGO_DATABSE_URL) stops start-up instead of being ignored."""
+        known = cls.known_variables()
+        unknown = sorted(
+            n for n in os.environ if n.upper().startswith("MLANGO_") and n.upper() not in known
+        )
+        if unknown:
+            hints = []
+            for name in unknown:
+                close = difflib.get_close_matches(name.upper(), known, n=1)
+                hints.append(f"{name} (did you mean {close[0]}?)" if close else name)
+            raise ValueError("unknown setting(s): " + ", ".join(hints))
+        return values
 
     @property
     def production(self) -> bool:
@@ -52,8 +121,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _meilisearch_keys(self) -> Settings:
-        if self.meilisearch_url and not (
-            self.meilisearch_search_key and self.meilisearch_admin_key
+        if self.meilisearch.url and not (
+            self.meilisearch.search_key and self.meilisearch.admin_key
         ):
             raise ValueError(
                 "MLANGO_MEILISEARCH_URL needs MLANGO_MEILISEARCH_SEARCH_KEY and"
@@ -66,10 +135,13 @@ class Settings(BaseSettings):
         if not self.production:
             return self
         problems = []
-        if self.database_url.startswith("sqlite"):
+        if self.database.url.startswith("sqlite"):
             problems.append("MLANGO_DATABASE_URL must point at PostgreSQL, not SQLite")
         if not self.base_url.startswith("https://"):
             problems.append("MLANGO_BASE_URL must be an https:// address")
+        secret = self.secret_key.get_secret_value()
+        if secret == DEVELOPMENT_SECRET or len(secret) < 32:
+            problems.append("MLANGO_SECRET_KEY must be set, to 32 random characters or more")
         if problems:
             raise ValueError("refusing insecure production settings: " + "; ".join(problems))
         return self

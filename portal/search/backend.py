@@ -43,18 +43,18 @@ class SearchBackend(Protocol):
 
 def backend_create(settings: Settings) -> SearchBackend:
     """Meilisearch when a URL is configured, otherwise the embedded engine. No I/O here."""
-    if settings.meilisearch_url:
+    if settings.meilisearch.url:
         from portal.search.meili import MeiliBackend
 
-        search_key, admin_key = settings.meilisearch_search_key, settings.meilisearch_admin_key
+        search_key, admin_key = settings.meilisearch.search_key, settings.meilisearch.admin_key
         if search_key is None or admin_key is None:
             raise SearchConfigError("Meilisearch needs a search key and an admin key")
         return MeiliBackend(
-            settings.meilisearch_url,
+            settings.meilisearch.url,
             search_key=search_key.get_secret_value(),
             admin_key=admin_key.get_secret_value(),
-            timeout=settings.meilisearch_timeout,
+            timeout=settings.meilisearch.timeout,
         )
     from portal.search.embedded import EmbeddedBackend
 
-    return EmbeddedBackend(settings.search_path)
+    return EmbeddedBackend(settings.search.path)

@@ -10,7 +10,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,9 +18,11 @@ from typing import Any
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from playwright.sync_api import Page
 
 from portal.app import create_app
-from portal.config import PROJECT_ROOT, Settings
+from portal.config import PROJECT_ROOT, SearchSettings, Settings
+from portal.web.ratelimit import RateLimiter
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium"))
 # Keep Chromium's own lookups of outside hosts off the network; loopback still resolves.
@@ -51,7 +53,7 @@ def axe_source() -> str:
 
 
 @contextmanager
-def _serve(app: FastAPI) -> Iterator[str]:
+def serve(app: FastAPI) -> Iterator[str]:
     """Serve an app on a free loopback port in a thread; yields its base URL."""
     # IPPROTO_TCP, so that asyncio sets TCP_NODELAY on connections (see portal.cli).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -77,12 +79,14 @@ def _serve(app: FastAPI) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def live_server(settings: Settings, search_backend: object) -> Iterator[str]:
     app = create_app(settings)
+    # Every browser test posts from 127.0.0.1: the per-client form limit is not under test here.
+    app.state.rate_limiter = RateLimiter(limit=10_000, window=60)
 
     @app.get(FAILING_PATH, include_in_schema=False)
     def deliberate_failure() -> None:
         raise RuntimeError("a deliberate failure to show the 500 page")
 
-    with _serve(app) as url:
+    with serve(app) as url:
         yield url
 
 
@@ -92,7 +96,9 @@ def live_server_without_search(
 ) -> Iterator[str]:
     """The portal with its search engine out of reach, to show the 503 page."""
     missing = tmp_path_factory.mktemp("down") / "no-such-folder" / "search.db"
-    with _serve(create_app(settings.model_copy(update={"search_path": missing}))) as url:
+    with serve(
+        create_app(settings.model_copy(update={"search": SearchSettings(path=missing)}))
+    ) as url:
         yield url
 
 
@@ -102,6 +108,19 @@ def base_url(live_server: str) -> str:
 
 
 WEIGHTS: dict[str, int] = {}
+
+
+def bytes_on_the_wire(page: Page) -> Callable[[], int]:
+    """Count from now the bytes of every request the page makes (compressed, with headers, as
+    CDP's encodedDataLength); call the result for the total so far."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    sizes: dict[str, int] = {}
+    cdp.on(
+        "Network.loadingFinished",
+        lambda e: sizes.__setitem__(e["requestId"], e["encodedDataLength"]),
+    )
+    return lambda: sum(sizes.values())
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
