@@ -13,20 +13,27 @@ from starlette.middleware.gzip import GZipMiddleware
 from portal.catalogue.routes import router as catalogue_router
 from portal.config import STATIC_DIR, TEMPLATES_DIR, Settings
 from portal.db import engine_create
+from portal.feedback.routes import router as feedback_router
 from portal.search import routes as search_routes
 from portal.search.backend import backend_create
 from portal.site.routes import router as site_router
 from portal.web.assets import Assets
+from portal.web.csrf import csrf_protect
 from portal.web.errors import error_handlers_install
 from portal.web.i18n import check_lang_parameter
+from portal.web.ratelimit import RateLimiter
 from portal.web.security import SecurityHeadersMiddleware
 from portal.web.templating import environment_create
+
+# Anyone may send feedback: at most this many forms per client (per worker) in the window.
+FORM_POSTS_PER_WINDOW = 10
+FORM_WINDOW = 600.0
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     logging.basicConfig(level=settings.log_level.upper())
-    engine = engine_create(settings.database_url)
+    engine = engine_create(settings.database.url)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -40,13 +47,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
-        dependencies=[Depends(check_lang_parameter)],
+        dependencies=[Depends(check_lang_parameter), Depends(csrf_protect)],
     )
     assets = Assets(STATIC_DIR)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.bind = engine  # where request sessions come from (tests: one connection)
     app.state.assets = assets
     app.state.search = backend_create(settings)
+    app.state.rate_limiter = RateLimiter(limit=FORM_POSTS_PER_WINDOW, window=FORM_WINDOW)
     app.state.templates = environment_create(templates_dir=TEMPLATES_DIR, assets=assets)
 
     @app.get("/static/{name:path}", include_in_schema=False)
@@ -57,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalogue_router)
     app.include_router(search_routes.pages)
     app.include_router(search_routes.api)
+    app.include_router(feedback_router)
     error_handlers_install(app)
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.production)

@@ -11,25 +11,37 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException
 
+from portal.web.csrf import CsrfRejected
 from portal.web.security import security_headers
 from portal.web.templating import render
 
 logger = logging.getLogger("portal.errors")
-PAGES = {400: "errors/400.html", 404: "errors/404.html", 500: "errors/500.html"}
+PAGES = {
+    400: "errors/400.html",
+    403: "errors/403.html",
+    404: "errors/404.html",
+    413: "errors/413.html",
+    429: "errors/429.html",
+    500: "errors/500.html",
+}
 
 
-def error_page(request: Request, status: int, detail: str | None = None) -> Response:
+def error_page(
+    request: Request, status: int, detail: str | None = None, *, expired_form: bool = False
+) -> Response:
     """An HTML page in the reader's language, or JSON for the API."""
     if request.url.path.startswith("/api/"):
         return JSONResponse({"detail": detail or HTTPStatus(status).phrase}, status_code=status)
     template = PAGES.get(status, "errors/other.html")
-    return render(request, template, {"status": status}, status=status)
+    context = {"status": status, "expired_form": expired_form}
+    return render(request, template, context, status=status)
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     detail = error.detail if isinstance(error.detail, str) else None
-    response = error_page(request, error.status_code, detail)
+    expired_form = isinstance(error, CsrfRejected)
+    response = error_page(request, error.status_code, detail, expired_form=expired_form)
     response.headers.update(error.headers or {})
     return response
 
