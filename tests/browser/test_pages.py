@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from portal.catalogue.models import Category, Service
-from tests.browser.conftest import FAILING_PATH, WEIGHTS
+from tests.browser.conftest import FAILING_PATH, WEIGHTS, bytes_on_the_wire
 
 BUDGET = 30 * 1024
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
@@ -82,21 +82,14 @@ def test_page_is_accessible_and_light(
 ) -> None:
     path, status = page_types.get(kind) or (f"{live_server_without_search}/tafuta?q=leseni", 503)
     url = f"{path}{'&' if '?' in path else '?'}lang={lang}"
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("Network.enable")
-    sizes: dict[str, int] = {}
-    cdp.on(
-        "Network.loadingFinished",
-        lambda e: sizes.__setitem__(e["requestId"], e["encodedDataLength"]),
-    )
-
+    transferred = bytes_on_the_wire(page)
     response = page.goto(url, wait_until="load")
     page.wait_for_load_state("networkidle")
 
     assert response is not None
     assert response.status == status
     assert page.locator("html").get_attribute("lang") == lang
-    total = sum(sizes.values())
+    total = transferred()
     WEIGHTS[f"{kind} ({lang})"] = total
     assert total < BUDGET, f"{kind}: {total} bytes transferred, budget {BUDGET}"
     assert _axe_violations(page, axe_source) == []

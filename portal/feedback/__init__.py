@@ -1,0 +1,1 @@
+"""What readers tell us about a page or about Mlango: usefulness, problems, messages."""
