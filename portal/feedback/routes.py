@@ -17,7 +17,7 @@ from sqlmodel import Session
 from portal.db import DbSession
 from portal.feedback import services
 from portal.feedback.dependencies import AnswerFromReference
-from portal.feedback.schemas import PAGE_MAX, CommentIn, ContactIn, ProblemIn, UsefulIn, page_path
+from portal.feedback.schemas import CommentIn, ContactIn, ProblemIn, UsefulIn
 from portal.identity.dependencies import require_permission
 from portal.web.forms import (
     FORM_INVALID_STATUS,
@@ -27,24 +27,17 @@ from portal.web.forms import (
     redirect_after_post,
 )
 from portal.web.i18n import locale_for
+from portal.web.paths import PATH_MAX, local_path_or_home
 from portal.web.ratelimit import rate_limit
 from portal.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 SENDING = [require_permission("feedback.send"), Depends(rate_limit("feedback"))]
-FromPage = Annotated[str, Query(alias="ukurasa", max_length=PAGE_MAX)]
+FromPage = Annotated[str, Query(alias="ukurasa", max_length=PATH_MAX)]
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _back_to(page: str) -> str:
-    """A page to link back to: the given local path, or home when it is not one."""
-    try:
-        return page_path(page)
-    except ValueError:
-        return "/"
 
 
 def _thanks(page: str) -> Response:
@@ -81,7 +74,7 @@ def useful_send(
     form_input: Annotated[FormInput[UsefulIn], Depends(form_dependency(UsefulIn))],
 ) -> Response:
     if form_input.data is None:
-        page = _back_to(str(form_input.value("page")))
+        page = local_path_or_home(str(form_input.value("page")))
         return _form_page(request, "feedback/useful.html", form_input, page=page)
     entry = services.feedback_add(
         session=session,
@@ -96,7 +89,7 @@ def useful_send(
 
 @router.get("/maoni/asante", response_class=HTMLResponse)
 def thanks(request: Request, page: FromPage = "/") -> HTMLResponse:
-    return render(request, "feedback/thanks.html", {"page": _back_to(page)})
+    return render(request, "feedback/thanks.html", {"page": local_path_or_home(page)})
 
 
 @router.get("/maoni/{reference}", response_class=HTMLResponse)
@@ -119,7 +112,7 @@ def comment_send(
 
 @router.get("/tatizo", response_class=HTMLResponse)
 def problem_form(request: Request, page: FromPage = "/") -> HTMLResponse:
-    form_input = form_blank({"page": _back_to(page)})
+    form_input = form_blank({"page": local_path_or_home(page)})
     return _form_page(request, "feedback/problem.html", form_input)
 
 

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
 from portal.feedback.models import COMMENT_MAX
 from portal.web.forms import N_, InvalidInput, Messages
-
-PAGE_MAX = 300
-# A path on this site: one leading slash (never "//" or "/\", which browsers read as another
-# host), no spaces or control characters. The query string is never kept: it can hold what a
-# reader typed into search.
-_LOCAL_PATH = re.compile(r"^/(?![/\\])[^\s?#]*$")
+from portal.web.paths import local_path
 
 
 def page_path(value: str) -> str:
     """The page a form came from, as a local path without its query, or an error."""
-    path = value.split("?", 1)[0].split("#", 1)[0]
-    if len(path) > PAGE_MAX or not _LOCAL_PATH.match(path) or not path.isprintable():
-        raise InvalidInput(N_("The page this form came from is not a page of Mlango"))
-    return path
+    try:
+        return local_path(value)
+    except ValueError:
+        raise InvalidInput(N_("The page this form came from is not a page of Mlango")) from None
 
 
 PagePath = Annotated[str, AfterValidator(page_path)]
