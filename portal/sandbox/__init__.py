@@ -1,0 +1,1 @@
+"""Dev-only stand-ins for the outside world: never started in production."""
