@@ -7,6 +7,7 @@ from portal.catalogue import models as catalogue_models  # noqa: F401
 from portal.config import Settings
 from portal.db import engine_create, metadata
 from portal.feedback import models as feedback_models  # noqa: F401
+from portal.identity import models as identity_models  # noqa: F401
 from portal.outbox import models as outbox_models  # noqa: F401
 from portal.search import models as search_models  # noqa: F401
 

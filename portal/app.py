@@ -14,6 +14,9 @@ from portal.catalogue.routes import router as catalogue_router
 from portal.config import STATIC_DIR, TEMPLATES_DIR, Settings
 from portal.db import engine_create
 from portal.feedback.routes import router as feedback_router
+from portal.identity.dependencies import identify
+from portal.identity.provider import provider_origins, relying_party_create
+from portal.identity.routes import router as identity_router
 from portal.search import routes as search_routes
 from portal.search.backend import backend_create
 from portal.site.routes import router as site_router
@@ -22,22 +25,26 @@ from portal.web.csrf import csrf_protect
 from portal.web.errors import error_handlers_install
 from portal.web.i18n import check_lang_parameter
 from portal.web.ratelimit import RateLimiter
+from portal.web.redaction import access_log_redact
 from portal.web.security import SecurityHeadersMiddleware
 from portal.web.templating import environment_create
 
-# Anyone may send feedback: at most this many forms per client (per worker) in the window.
-FORM_POSTS_PER_WINDOW = 10
-FORM_WINDOW = 600.0
+# What anyone may do, per client address and worker: 10 feedback forms in 10 minutes; 30 steps
+# of signing in or out (each sign-in is two), as many people may share one mobile network address.
+RATE_LIMITS = {"feedback": (10, 600.0), "sign_in": (30, 600.0)}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     logging.basicConfig(level=settings.log_level.upper())
+    access_log_redact()
     engine = engine_create(settings.database.url)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        if app.state.relying_party is not None:
+            app.state.relying_party.close()
         engine.dispose()
 
     app = FastAPI(
@@ -47,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
-        dependencies=[Depends(check_lang_parameter), Depends(csrf_protect)],
+        dependencies=[Depends(check_lang_parameter), Depends(csrf_protect), Depends(identify)],
     )
     assets = Assets(STATIC_DIR)
     app.state.settings = settings
@@ -55,7 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.bind = engine  # where request sessions come from (tests: one connection)
     app.state.assets = assets
     app.state.search = backend_create(settings)
-    app.state.rate_limiter = RateLimiter(limit=FORM_POSTS_PER_WINDOW, window=FORM_WINDOW)
+    app.state.rate_limiter = RateLimiter(RATE_LIMITS)
+    app.state.relying_party = relying_party_create(settings)
     app.state.templates = environment_create(templates_dir=TEMPLATES_DIR, assets=assets)
 
     @app.get("/static/{name:path}", include_in_schema=False)
@@ -67,7 +75,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search_routes.pages)
     app.include_router(search_routes.api)
     app.include_router(feedback_router)
+    app.include_router(identity_router)
     error_handlers_install(app)
     app.add_middleware(GZipMiddleware, minimum_size=500)
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.production)
+    app.add_middleware(
+        SecurityHeadersMiddleware, hsts=settings.production, form_targets=provider_origins(settings)
+    )
     return app

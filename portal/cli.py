@@ -1,11 +1,14 @@
 """The `portal` command: run, demo, migrate, seed, search rebuild|sync|zero-results, outbox
-list|retry, worker."""
+list|retry, worker, admin grant, sandbox idp."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
+import json
 import logging
+import os
 import signal
 import socket
 import sys
@@ -17,7 +20,7 @@ from typing import TYPE_CHECKING
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-from portal.config import Settings
+from portal.config import PROJECT_ROOT, Settings
 from portal.db import Bind, database_migrate, engine_create, unit_of_work
 from portal.search.backend import SearchBackend, backend_create
 from portal.search.errors import SearchError
@@ -25,6 +28,7 @@ from portal.search.errors import SearchError
 if TYPE_CHECKING:
     from portal.outbox.dispatcher import Handler
     from portal.outbox.models import OutboxEntry
+    from portal.sandbox.idp import IdpConfig
 
 WORKER_INTERVAL = 2.0  # seconds the worker sleeps when nothing is due
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -223,6 +227,95 @@ def _run(settings: Settings, host: str, port: int, workers: int) -> int:
     return 0
 
 
+def _admin_grant(bind: Bind, settings: Settings, role: str, institution: str) -> int:
+    """Give a role to a NIN, read from the terminal (or standard input) so that it stays out of
+    the shell history and the process list; only its keyed hash is written."""
+    from portal.identity import services as identity_services
+    from portal.identity.nin import nin_normalise
+
+    typed = getpass.getpass("NIN: ") if sys.stdin.isatty() else sys.stdin.readline()
+    try:
+        nin = nin_normalise(typed)
+    except ValueError:
+        print(
+            "admin grant: a NIN has 20 digits (dashes and spaces may be left in)", file=sys.stderr
+        )
+        return 2
+    key = settings.identity.nin_key.get_secret_value()
+    try:
+        with unit_of_work(bind) as session:
+            added = identity_services.role_grant(
+                session=session,
+                nin_digest=identity_services.nin_hash(nin=nin, key=key),
+                role=role,
+                institution=institution,
+                by="portal admin grant",
+                now=_now(),
+            )
+    except ValueError as error:
+        print(f"admin grant: {error}", file=sys.stderr)
+        return 2
+    where = f" of {institution}" if institution else ""
+    print(f"admin grant: {role}{where} {'given' if added else 'was already held'}")
+    return 0
+
+
+SANDBOX_IDP_PORT = 8001
+DEV_FOLDER = PROJECT_ROOT / ".dev"  # made by `portal demo`, ignored by git
+
+
+def _sandbox_idp_config(settings: Settings, port: int) -> IdpConfig:
+    """The sandbox provider with Mlango registered as its client, under a key pair made once
+    for this checkout and kept in .dev/ (the portal reads the private half from there)."""
+    from joserfc.jwk import ECKey
+
+    from portal.sandbox.idp import ClientRegistration, IdpConfig
+
+    key_file = DEV_FOLDER / "mlango-client-key.json"
+    if not key_file.exists():
+        DEV_FOLDER.mkdir(exist_ok=True)
+        key = ECKey.generate_key("P-256", parameters={"kid": "mlango-dev-1"}, private=True)
+        key_file.write_text(json.dumps(key.as_dict(private=True)), encoding="utf-8")
+        key_file.chmod(0o600)
+    private = json.loads(key_file.read_text(encoding="utf-8"))
+    public = {name: value for name, value in private.items() if name != "d"}
+    base = settings.base_url.rstrip("/")
+    return IdpConfig(
+        issuer=f"http://127.0.0.1:{port}",
+        environment=settings.environment.value,
+        clients=(
+            ClientRegistration(
+                client_id=settings.identity.client_id,
+                name="Mlango",
+                redirect_uris=(f"{base}/ingia/mwisho",),
+                post_logout_redirect_uris=(f"{base}/toka/mwisho",),
+                backchannel_logout_uri=f"{base}/ingia/backchannel",
+                jwks={"keys": [{**public, "use": "sig", "alg": "ES256"}]},
+            ),
+        ),
+    )
+
+
+def _sandbox_idp_start(settings: Settings, port: int) -> None:
+    """Serve the sandbox provider in a background thread, and point sign-in at it (through
+    the environment, which the portal's workers read) unless a provider is configured."""
+    import threading
+
+    from portal.sandbox.idp import idp_serve
+
+    config = _sandbox_idp_config(settings, port)
+    thread = threading.Thread(
+        target=idp_serve, args=(config, "127.0.0.1", port), kwargs={"log_level": "warning"}
+    )
+    thread.daemon = True
+    thread.start()
+    if not settings.identity.discovery_url:
+        os.environ["MLANGO_IDENTITY_DISCOVERY_URL"] = (
+            f"{config.issuer}/.well-known/openid-configuration"
+        )
+        os.environ["MLANGO_IDENTITY_CLIENT_KEY_FILE"] = str(DEV_FOLDER / "mlango-client-key.json")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portal", description="Mlango operator commands")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -232,6 +325,10 @@ def _parser() -> argparse.ArgumentParser:
         serving.add_argument("--host", default="127.0.0.1")
         serving.add_argument("--port", type=int, default=8000)
         serving.add_argument("--workers", type=int, default=1)
+    sandbox = commands.add_parser("sandbox", help="dev-only stand-ins for the outside world")
+    sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True)
+    idp = sandbox_commands.add_parser("idp", help="the sandbox national-ID OpenID provider")
+    idp.add_argument("--port", type=int, default=SANDBOX_IDP_PORT)
     commands.add_parser("migrate", help="bring the database schema up to date")
     seed = commands.add_parser("seed", help="load seed_data into the database (idempotent)")
     seed.add_argument("--dir", type=Path, default=None, help="seed folder (default: seed_data/)")
@@ -251,6 +348,13 @@ def _parser() -> argparse.ArgumentParser:
     retry.add_argument("ids", nargs="*", type=int, metavar="ID", help="row ids")
     retry.add_argument("--all-dead", action="store_true", help="every dead row")
     commands.add_parser("worker", help="dispatch the outbox until stopped (SIGTERM, SIGINT)")
+    admin = commands.add_parser("admin", help="people and their roles")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True)
+    grant = admin_commands.add_parser(
+        "grant", help="give a role to the person with a NIN (asked for, never an argument)"
+    )
+    grant.add_argument("role", help="publisher, curator or administrator")
+    grant.add_argument("--institution", default="", help="for a publisher: the institution slug")
     return parser
 
 
@@ -268,6 +372,11 @@ def main(
             return 2
     if args.command == "run":
         return _run(settings, args.host, args.port, args.workers)
+    if args.command == "sandbox":
+        from portal.sandbox.idp import idp_serve
+
+        idp_serve(_sandbox_idp_config(settings, args.port), "127.0.0.1", args.port)
+        return 0
     _logging_setup(settings.log_level)
     engine = None
     if bind is None:
@@ -281,7 +390,10 @@ def main(
             return _seed(bind, backend, args.dir or settings.seed_dir, args.check)
         if args.command == "demo":
             status = _seed(bind, backend, settings.seed_dir, False) or _rebuild(bind, backend)
-            return status or _run(settings, args.host, args.port, args.workers)
+            if status:
+                return status
+            _sandbox_idp_start(settings, SANDBOX_IDP_PORT)
+            return _run(settings, args.host, args.port, args.workers)
         if args.command == "search":
             if args.search_command == "rebuild":
                 return _rebuild(bind, backend)
@@ -294,6 +406,8 @@ def main(
             return _outbox_retry(bind, args.ids, args.all_dead)
         if args.command == "worker":
             return _worker(bind, backend)
+        if args.command == "admin":
+            return _admin_grant(bind, settings, args.role, args.institution)
         return 0
     except SearchError as error:
         print(f"portal: search failed: {error}", file=sys.stderr)

@@ -55,6 +55,28 @@ class MeilisearchSettings(BaseModel):
     timeout: float = Field(default=5.0, gt=0, description="seconds before a request fails")
 
 
+class IdentitySettings(BaseModel):
+    """`MLANGO_IDENTITY_*`: sign-in with the NIN through the national-ID OpenID provider."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    discovery_url: str | None = Field(
+        default=None, description="the provider's /.well-known/openid-configuration address"
+    )
+    client_id: str = Field(default="mlango", description="our client id at the provider")
+    client_key: SecretStr | None = Field(
+        default=None, description="private key (JWK JSON or PEM) for private_key_jwt"
+    )
+    client_key_file: Path | None = Field(default=None, description="the same, read from a file")
+    client_secret: SecretStr | None = Field(
+        default=None, description="for providers that only offer client_secret_basic"
+    )
+    nin_key: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_SECRET), description="keys the hash under which NINs are kept"
+    )
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_hours: int = Field(default=12, ge=1, le=7 * 24)
+
+
 # Variables with our prefix that are not settings, so start-up must not refuse them.
 NOT_SETTINGS = frozenset({"MLANGO_TEST_DATABASE_URL"})  # read by the test suite only
 
@@ -86,6 +108,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     search: SearchSettings = SearchSettings()
     meilisearch: MeilisearchSettings = MeilisearchSettings()
+    identity: IdentitySettings = IdentitySettings()
 
     @classmethod
     def known_variables(cls) -> frozenset[str]:
@@ -139,9 +162,12 @@ class Settings(BaseSettings):
             problems.append("MLANGO_DATABASE_URL must point at PostgreSQL, not SQLite")
         if not self.base_url.startswith("https://"):
             problems.append("MLANGO_BASE_URL must be an https:// address")
-        secret = self.secret_key.get_secret_value()
-        if secret == DEVELOPMENT_SECRET or len(secret) < 32:
-            problems.append("MLANGO_SECRET_KEY must be set, to 32 random characters or more")
+        for name, key in (
+            ("MLANGO_SECRET_KEY", self.secret_key),
+            ("MLANGO_IDENTITY_NIN_KEY", self.identity.nin_key),
+        ):
+            if key.get_secret_value() == DEVELOPMENT_SECRET or len(key.get_secret_value()) < 32:
+                problems.append(f"{name} must be set, to 32 random characters or more")
         if problems:
             raise ValueError("refusing insecure production settings: " + "; ".join(problems))
         return self

@@ -1,21 +1,79 @@
-"""`CurrentRoles` and `require_permission`, for routes."""
+"""Who is asking: `identify` (app-wide), `CurrentRoles`, `SignedIn`, `require_permission`."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, HTTPException, Request
 
-from portal.identity.permissions import ANONYMOUS, permissions_known, permitted
+from portal.db import DbSession
+from portal.identity import selectors, services
+from portal.identity.models import User, WebSession
+from portal.identity.permissions import ANONYMOUS, CITIZEN, permissions_known, permitted
+
+SESSION_COOKIE = "kikao"
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """The person behind this request, when signed in, with their session and roles."""
+
+    user: User
+    web_session: WebSession
+    roles: frozenset[str]
+
+
+def identify(request: Request, session: DbSession) -> None:
+    """Look the session cookie up once per request; pages then know who is signed in."""
+    request.state.visitor = None
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token or len(token) > 128:
+        return
+    settings = request.app.state.settings.identity
+    now = dt.datetime.now(dt.UTC)
+    found = selectors.session_by_token(
+        session=session,
+        token=token,
+        now=now,
+        idle=dt.timedelta(minutes=settings.session_idle_minutes),
+    )
+    if found is None:
+        return
+    web_session, user = found
+    services.session_touch(session=session, web_session=web_session, now=now)
+    granted = {grant.role for grant in selectors.grants_of(session=session, user=user)}
+    roles = frozenset({CITIZEN, *granted})
+    request.state.visitor = Visitor(user=user, web_session=web_session, roles=roles)
+    request.state.signed_in_name = user.name
 
 
 def _current_roles(request: Request) -> frozenset[str]:
-    """The visitor's roles; everyone is anonymous until sign-in exists."""
-    return frozenset({ANONYMOUS})
+    visitor: Visitor | None = getattr(request.state, "visitor", None)
+    return visitor.roles if visitor else frozenset({ANONYMOUS})
 
 
 CurrentRoles = Annotated[frozenset[str], Depends(_current_roles)]
+
+
+class SignInRequired(HTTPException):
+    """Sends a visitor who is not signed in to sign in, and back here afterwards."""
+
+    def __init__(self, return_to: str) -> None:
+        location = "/ingia?" + urlencode({"rudi": return_to})
+        super().__init__(status_code=303, headers={"Location": location})
+
+
+def _signed_in(request: Request) -> Visitor:
+    visitor: Visitor | None = getattr(request.state, "visitor", None)
+    if visitor is None:
+        raise SignInRequired(request.url.path)
+    return visitor
+
+
+SignedIn = Annotated[Visitor, Depends(_signed_in)]
 
 
 class PermissionDenied(HTTPException):
@@ -34,8 +92,23 @@ class PermissionCheck:
             raise PermissionDenied(self.permission)
 
 
+@dataclass(frozen=True)
+class PublicEndpoint:
+    """Marks a machine endpoint that anyone may call because it checks a signature itself."""
+
+    reason: str
+
+    def __call__(self) -> None:
+        return None
+
+
 def require_permission(permission: str) -> Any:
     """`dependencies=[require_permission("feedback.send")]` on a state-changing route."""
     if permission not in permissions_known():
         raise ValueError(f"no role grants the permission {permission!r}")
     return Depends(PermissionCheck(permission))
+
+
+def public_endpoint(reason: str) -> Any:
+    """`dependencies=[public_endpoint("the provider signs its logout tokens")]`."""
+    return Depends(PublicEndpoint(reason))

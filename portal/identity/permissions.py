@@ -1,15 +1,25 @@
 """The one table of what each role may do.
 
-Every state-changing route declares the permission it needs with `require_permission`; a role
-grants a set of them. Until sign-in exists every visitor has the one role "anonymous".
+Every state-changing route declares the permission it needs with `require_permission`, or that
+it is a public machine endpoint with `public_endpoint` (it proves its caller by signature); a
+role grants a set of permissions. A visitor who has not signed in is "anonymous"; a person who
+has is a "citizen", plus the roles granted to their NIN (`portal admin grant`).
 """
 
 from __future__ import annotations
 
 ANONYMOUS = "anonymous"
+CITIZEN = "citizen"
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    ANONYMOUS: frozenset({"feedback.send"}),
+    ANONYMOUS: frozenset({"feedback.send", "identity.sign_in"}),
+    CITIZEN: frozenset(
+        {"feedback.send", "identity.sign_in", "identity.sign_out", "account.sessions_end"}
+    ),
+    # Their own permissions arrive with publishing and curation; each also signs in as a citizen.
+    "publisher": frozenset(),
+    "curator": frozenset(),
+    "administrator": frozenset(),
 }
 
 

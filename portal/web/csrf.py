@@ -28,7 +28,9 @@ FIELD = "csrf_token"
 HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Route paths whose callers prove themselves by signature and never hold a browser cookie.
-CSRF_EXEMPT: frozenset[str] = frozenset()
+CSRF_EXEMPT: frozenset[str] = frozenset(
+    {"/ingia/backchannel"}  # back-channel logout: the provider posts a signed logout token
+)
 
 
 class CsrfRejected(HTTPException):
@@ -40,7 +42,7 @@ def _token(secret: str, visitor: str) -> str:
     return hmac.new(secret.encode(), f"csrf:{visitor}".encode(), hashlib.sha256).hexdigest()
 
 
-def _visitor(request: Request) -> str:
+def visitor_id(request: Request) -> str:
     """The visitor's id from the cookie, or a new one that `csrf_cookie_set` will send."""
     visitor = getattr(request.state, "csrf_visitor", None)
     if visitor is None:
@@ -56,7 +58,13 @@ def _visitor(request: Request) -> str:
 
 def csrf_token(request: Request) -> str:
     """The token this visitor's forms must carry."""
-    return _token(request.app.state.settings.secret_key.get_secret_value(), _visitor(request))
+    return _token(request.app.state.settings.secret_key.get_secret_value(), visitor_id(request))
+
+
+def visitor_renew(request: Request) -> None:
+    """Give the visitor a new id (at sign-in, so a planted id cannot follow them in)."""
+    request.state.csrf_visitor = secrets.token_urlsafe(32)
+    request.state.csrf_new_visitor = True
 
 
 def csrf_cookie_set(request: Request, response: Response) -> None:

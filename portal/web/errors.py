@@ -39,6 +39,8 @@ def error_page(
 
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
+    if 300 <= error.status_code < 400:  # a dependency that sends the reader elsewhere
+        return Response(status_code=error.status_code, headers=error.headers)
     detail = error.detail if isinstance(error.detail, str) else None
     expired_form = isinstance(error, CsrfRejected)
     response = error_page(request, error.status_code, detail, expired_form=expired_form)

@@ -11,7 +11,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-def content_security_policy(nonce: str) -> str:
+def content_security_policy(nonce: str, form_targets: tuple[str, ...] = ()) -> str:
+    """The policy; `form_targets` are other origins a form may lead to (browsers check
+    form-action on the redirects that follow a post, such as sign-out at the ID provider)."""
     return "; ".join(
         (
             "default-src 'self'",
@@ -20,7 +22,7 @@ def content_security_policy(nonce: str) -> str:
             "img-src 'self'",
             "font-src 'self'",
             "connect-src 'self'",
-            "form-action 'self'",
+            " ".join(("form-action 'self'", *form_targets)),
             "frame-ancestors 'none'",
             "base-uri 'none'",
             "object-src 'none'",
@@ -28,9 +30,11 @@ def content_security_policy(nonce: str) -> str:
     )
 
 
-def security_headers(nonce: str, *, hsts: bool) -> dict[str, str]:
+def security_headers(
+    nonce: str, *, hsts: bool, form_targets: tuple[str, ...] = ()
+) -> dict[str, str]:
     headers = {
-        "Content-Security-Policy": content_security_policy(nonce),
+        "Content-Security-Policy": content_security_policy(nonce, form_targets),
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
         "Referrer-Policy": "strict-origin-when-cross-origin",
@@ -43,9 +47,10 @@ def security_headers(nonce: str, *, hsts: bool) -> dict[str, str]:
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool, form_targets: tuple[str, ...] = ()) -> None:
         self.app = app
         self.hsts = hsts
+        self.form_targets = form_targets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,7 +62,9 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers.update(security_headers(nonce, hsts=self.hsts))
+                headers.update(
+                    security_headers(nonce, hsts=self.hsts, form_targets=self.form_targets)
+                )
                 headers.setdefault("Cache-Control", "no-cache")
             await send(message)
 

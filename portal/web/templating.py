@@ -79,6 +79,8 @@ def render(
         "language_switch_url": f"{request.url.path}?{switch_query}",
         "csp_nonce": request.state.csp_nonce,
         "csrf_token": csrf_token(request),
+        # Set by sign-in for a visitor whose session is live; None for everyone else.
+        "signed_in_name": getattr(request.state, "signed_in_name", None),
         **(context or {}),
     }
     token = i18n.use_locale(locale)

@@ -80,7 +80,7 @@ def serve(app: FastAPI) -> Iterator[str]:
 def live_server(settings: Settings, search_backend: object) -> Iterator[str]:
     app = create_app(settings)
     # Every browser test posts from 127.0.0.1: the per-client form limit is not under test here.
-    app.state.rate_limiter = RateLimiter(limit=10_000, window=60)
+    app.state.rate_limiter = RateLimiter({"feedback": (10_000, 60.0), "sign_in": (10_000, 60.0)})
 
     @app.get(FAILING_PATH, include_in_schema=False)
     def deliberate_failure() -> None:

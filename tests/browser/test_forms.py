@@ -128,7 +128,7 @@ def test_an_expired_form_gets_a_page_that_says_what_to_do(page: Page, axe_source
 def strict_server(settings: Settings, search_backend: object) -> Iterator[str]:
     """The portal with a form limit of one post per client, to reach the 429 page."""
     app = create_app(settings)
-    app.state.rate_limiter = RateLimiter(limit=1, window=600)
+    app.state.rate_limiter = RateLimiter({"feedback": (1, 600.0), "sign_in": (1, 600.0)})
     with serve(app) as url:
         yield url
 

@@ -49,6 +49,8 @@ def page_types(engine: Engine) -> dict[str, tuple[str, int]]:
         "search (all services)": ("/tafuta?q=", 200),
         "search results": ("/tafuta?q=leseni+ya+udereva&taasisi=tra", 200),
         "search, nothing found": ("/tafuta?q=pasporrt", 200),
+        "sign-in unavailable": ("/ingia", 503),
+        "signed out": ("/toka/mwisho", 200),
     }
 
 
@@ -56,6 +58,7 @@ PAGE_TYPES = [
     "home", "life event list", "life event", "category list", "category", "institution list",
     "institution", "service", "help", "accessibility statement", "privacy notice", "404", "400",
     "500", "search (all services)", "search results", "search, nothing found", "search down",
+    "sign-in unavailable", "signed out",
 ]  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from portal.cli import main
 from portal.config import (
     DatabaseSettings,
     Environment,
+    IdentitySettings,
     MeilisearchSettings,
     SearchSettings,
     Settings,
@@ -22,6 +23,7 @@ GOOD: dict[str, Any] = {
     "database": DatabaseSettings(url="postgresql+psycopg://mlango@db/mlango"),
     "base_url": "https://mlango.go.tz",
     "secret_key": "k" * 40,
+    "identity": IdentitySettings(nin_key=SecretStr("n" * 40)),
 }
 
 
@@ -35,6 +37,7 @@ def test_a_proper_production_configuration_is_accepted() -> None:
         ("database", DatabaseSettings(url="sqlite:///mlango.db"), "MLANGO_DATABASE_URL"),
         ("base_url", "http://mlango.go.tz", "MLANGO_BASE_URL"),
         ("secret_key", "short", "MLANGO_SECRET_KEY"),
+        ("identity", IdentitySettings(), "MLANGO_IDENTITY_NIN_KEY"),
     ],
 )
 def test_production_refuses_insecure_settings(field: str, value: object, message: str) -> None:

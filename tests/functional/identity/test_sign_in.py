@@ -1,0 +1,259 @@
+"""Signing in with the NIN, end to end: the portal and the sandbox provider each served for real
+on loopback, a citizen's browser (a cookie jar, one hop at a time) going between them.
+
+The provider fetches the portal's public keys from /.well-known/jwks.json and posts back-channel
+logout tokens to it, so both servers are real sockets. The portal's sessions are committed in
+the shared test database; the citizens' pairwise subjects are their own, and no test counts rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx2
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from portal.app import create_app
+from portal.config import IdentitySettings, Settings
+from portal.identity.models import SignInEvent, User, WebSession
+from tests.functional.sandbox.conftest import BARAKA, NEEMA
+from tests.page_client import check_page_contract
+from tests.sign_in_world import World, free_socket, world_served
+
+CODE_FLOW_LIMITS = {"feedback": (10_000, 60.0), "sign_in": (10_000, 60.0)}
+
+
+@pytest.fixture(scope="module")
+def world(settings: Settings, engine: Engine, search_backend: object) -> Iterator[World]:
+    with world_served(settings, engine) as running:
+        yield running
+
+
+class Citizen:
+    """A browser: one cookie jar for both sites, every redirect taken by hand."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.http = httpx2.Client(follow_redirects=False, timeout=10, trust_env=False)
+
+    def get(self, url: str) -> httpx2.Response:
+        return self.http.get(url if url.startswith("http") else f"{self.world.portal}{url}")
+
+    def page(self, url: str, status: int = 200) -> tuple[httpx2.Response, Any]:
+        response = self.get(url)
+        assert response.status_code == status, (url, response.status_code, response.text[:500])
+        return response, check_page_contract(response)  # type: ignore[arg-type]
+
+    def post(self, url: str, tree: Any, answers: dict[str, str], action: str) -> httpx2.Response:
+        form = next(f for f in tree.iter("form") if f.get("action") == action)
+        fields = [
+            (i.get("name"), i.get("value", ""))
+            for i in form.iter("input")
+            if i.get("name") and i.get("type") == "hidden" and i.get("name") not in answers
+        ]
+        fields += list(answers.items())
+        target = (
+            action
+            if action.startswith("http")
+            else f"{urlsplit(url).scheme}://{urlsplit(url).netloc}{action}"
+        )
+        return self.http.post(
+            target,
+            content=urlencode(fields),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+
+    def at_provider(self, start: httpx2.Response, nin: str) -> httpx2.Response:
+        """From the portal's redirect to the provider, through its NIN and code pages, to the
+        redirect back to the portal's callback."""
+        assert start.status_code == 303, start.text[:300]
+        location = start.headers["location"]
+        assert location.startswith(self.world.issuer)
+        response = self.get(location)
+        while response.status_code in (302, 303) and response.headers["location"].startswith(
+            self.world.issuer
+        ):
+            response = self.get(response.headers["location"])
+        if response.status_code in (302, 303):
+            return response  # answered at once (a session at the provider)
+        url = str(response.request.url)
+        tree = check_page_contract(response)  # type: ignore[arg-type]
+        form = next(f for f in tree.iter("form") if (f.get("method") or "").lower() == "post")
+        response = self.post(url, tree, {"nin": nin, "action": "continue"}, str(form.get("action")))
+        assert response.status_code == 303, response.text[:500]
+        code_page = self.get(response.headers["location"])
+        url = str(code_page.request.url)
+        tree = check_page_contract(code_page)  # type: ignore[arg-type]
+        banner = next(p for p in tree.iter("p") if p.get("class") == "banner-code")
+        code = "".join(ch for ch in "".join(banner.itertext()) if ch.isdigit())[-6:]
+        form = next(f for f in tree.iter("form") if (f.get("method") or "").lower() == "post")
+        response = self.post(
+            url, tree, {"code": code, "action": "continue"}, str(form.get("action"))
+        )
+        assert response.status_code == 303, response.text[:500]
+        return response
+
+    def sign_in(self, nin: str, return_to: str = "/akaunti") -> httpx2.Response:
+        start = self.get("/ingia?" + urlencode({"rudi": return_to}))
+        back = self.at_provider(start, nin)
+        assert back.headers["location"].startswith(f"{self.world.portal}/ingia/mwisho?")
+        return self.get(back.headers["location"])
+
+
+@pytest.fixture
+def citizen(world: World) -> Iterator[Citizen]:
+    browser = Citizen(world)
+    yield browser
+    browser.http.close()
+
+
+def _user(world: World, name: str) -> User:
+    with Session(world.engine) as session:
+        return session.exec(select(User).where(User.name == name)).one()
+
+
+def test_a_citizen_signs_in_with_the_nin_and_a_one_time_code(
+    world: World, citizen: Citizen
+) -> None:
+    done = citizen.sign_in(NEEMA)
+    assert done.status_code == 303
+    assert done.headers["location"] == "/akaunti"
+    cookie = done.headers.get_list("set-cookie")
+    session_cookie = next(c for c in cookie if c.startswith("kikao="))
+    assert "HttpOnly" in session_cookie
+    assert "SameSite=lax" in session_cookie or "samesite=lax" in session_cookie.lower()
+    _response, tree = citizen.page("/akaunti?lang=en")
+    text = " ".join("".join(tree.itertext()).split())
+    assert "Neema Mwakalinga" in text, text[:400]
+    user = _user(world, "Neema Mwakalinga")
+    assert "Sign out" in text
+    assert "1988" not in text  # the NIN is never shown back
+    with Session(world.engine) as session:
+        assert user.nin_hash is not None
+        assert NEEMA.replace("-", "") not in user.nin_hash
+        sessions = session.exec(select(WebSession).where(WebSession.user_id == user.id)).all()
+        assert sessions
+        assert all("kikao" not in s.token_hash for s in sessions)
+        events = session.exec(select(SignInEvent).where(SignInEvent.sub == user.sub)).all()
+        assert "sign_in" in {e.kind for e in events}
+
+
+def test_signing_out_ends_the_session_here_and_at_the_provider(
+    world: World, citizen: Citizen
+) -> None:
+    citizen.sign_in(BARAKA)
+    _response, tree = citizen.page("/akaunti?lang=en")
+    form = next(f for f in tree.iter("form") if f.get("action") == "/toka")
+    token = form.find(".//input[@name='csrf_token']").get("value")  # type: ignore[union-attr]
+    out = citizen.http.post(f"{world.portal}/toka", data={"csrf_token": token})
+    assert out.status_code == 303
+    location = out.headers["location"]
+    assert location.startswith(world.issuer)
+    query = parse_qs(urlsplit(location).query)
+    assert query["id_token_hint"]
+    assert query["state"]
+    back = citizen.get(location)
+    while back.status_code in (302, 303) and back.headers["location"].startswith(world.issuer):
+        back = citizen.get(back.headers["location"])
+    assert back.status_code in (302, 303), back.text[:400]
+    assert back.headers["location"].startswith(f"{world.portal}/toka/mwisho?state=")
+    _response, tree = citizen.page(back.headers["location"].removeprefix(world.portal) + "&lang=en")
+    text = " ".join("".join(tree.itertext()).split())
+    assert "The national ID service has signed you out too." in text
+    assert citizen.get("/akaunti").status_code == 303  # signed out: asked to sign in again
+
+
+def test_a_replayed_callback_signs_nobody_in(world: World, citizen: Citizen) -> None:
+    start = citizen.get("/ingia")
+    back = citizen.at_provider(start, NEEMA)
+    callback = back.headers["location"]
+    assert citizen.get(callback).status_code == 303
+    replay = Citizen(world)
+    _response, tree = replay.page(callback + "&lang=en", status=400)
+    assert "took too long or was already used" in " ".join("".join(tree.itertext()).split())
+    replay.http.close()
+
+
+def test_the_return_path_is_always_on_this_site(world: World, citizen: Citizen) -> None:
+    done = citizen.sign_in(NEEMA, return_to="//evil.example/steal")
+    assert done.headers["location"] == "/"
+
+
+def test_a_citizen_who_cancels_gets_a_page_that_says_so(world: World, citizen: Citizen) -> None:
+    start = citizen.get("/ingia?lang=en")
+    response = citizen.get(start.headers["location"])
+    while response.status_code in (302, 303) and response.headers["location"].startswith(
+        world.issuer
+    ):
+        response = citizen.get(response.headers["location"])
+    url = str(response.request.url)
+    tree = check_page_contract(response)  # type: ignore[arg-type]
+    form = next(f for f in tree.iter("form") if (f.get("method") or "").lower() == "post")
+    back = citizen.post(url, tree, {"action": "cancel"}, str(form.get("action")))
+    assert back.status_code in (302, 303)
+    assert "error=access_denied" in back.headers["location"]
+    _response, tree = citizen.page(back.headers["location"].removeprefix(world.portal), status=400)
+    assert "Hukuingia" in " ".join("".join(tree.itertext()).split())
+
+
+def test_sign_in_with_the_provider_down_is_a_page_and_the_site_still_works(
+    settings: Settings, engine: Engine, search_backend: object
+) -> None:
+    from fastapi.testclient import TestClient
+
+    closed = free_socket()
+    address = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    closed.close()  # nothing listens there
+    app = create_app(
+        settings.model_copy(
+            update={
+                "base_url": "http://127.0.0.1:8000",
+                "identity": IdentitySettings(
+                    discovery_url=f"{address}/.well-known/openid-configuration",
+                    client_secret="s" * 32,  # type: ignore[arg-type]
+                ),
+            }
+        )
+    )
+    with TestClient(app) as client:
+        response = client.get("/ingia?lang=en")
+        assert response.status_code == 503
+        assert "Sign-in is not available right now" in response.text
+        assert client.get("/huduma/rita-cheti-cha-kuzaliwa").status_code == 200
+
+
+def test_signing_out_at_the_provider_ends_the_session_here_by_back_channel(
+    world: World, citizen: Citizen
+) -> None:
+    citizen.sign_in(NEEMA)
+    assert citizen.get("/akaunti").status_code == 200
+    with Session(world.engine) as session:
+        before = len(
+            session.exec(select(SignInEvent).where(SignInEvent.kind == "backchannel_logout")).all()
+        )
+    response = citizen.get(f"{world.issuer}/logout")  # no hint: the provider asks to confirm
+    tree = check_page_contract(response)  # type: ignore[arg-type]
+    done = citizen.post(f"{world.issuer}/logout", tree, {"action": "logout"}, "/logout")
+    assert done.status_code in (200, 302, 303), done.text[:300]
+    assert citizen.get("/akaunti").status_code == 303  # the provider told us: signed out here
+    with Session(world.engine) as session:
+        after = session.exec(
+            select(SignInEvent).where(SignInEvent.kind == "backchannel_logout")
+        ).all()
+    assert len(after) > before
+
+
+def test_a_replayed_or_forged_logout_token_is_refused(world: World) -> None:
+    forged = httpx2.post(
+        f"{world.portal}/ingia/backchannel",
+        data={"logout_token": "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."},
+        trust_env=False,
+    )
+    assert forged.status_code == 400
+    assert forged.headers["cache-control"] == "no-store"
+    empty = httpx2.post(f"{world.portal}/ingia/backchannel", trust_env=False)
+    assert empty.status_code == 400
