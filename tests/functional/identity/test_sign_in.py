@@ -112,8 +112,11 @@ def citizen(world: World) -> Iterator[Citizen]:
 
 
 def _user(world: World, name: str) -> User:
+    """The person of that name at this world's provider (other tests have their own)."""
     with Session(world.engine) as session:
-        return session.exec(select(User).where(User.name == name)).one()
+        return session.exec(
+            select(User).where(User.name == name, User.issuer == world.issuer)
+        ).one()
 
 
 def test_a_citizen_signs_in_with_the_nin_and_a_one_time_code(
