@@ -176,7 +176,10 @@ class ClientConfig:
     acr_levels: tuple[str, ...] = DEFAULT_ACR_LEVELS
     trusted_audiences: tuple[str, ...] = ()
     userinfo_fetch: bool = True
-    at_hash_required: bool = True
+    # OIDC Core makes at_hash optional in the code flow (the token comes from the token
+    # endpoint, over TLS); it is checked whenever present. A provider known to send it may be
+    # held to it.
+    at_hash_required: bool = False
     timeout_seconds: float = 5.0
     leeway_seconds: int = 30
     id_token_max_age_seconds: int = 300

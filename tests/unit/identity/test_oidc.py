@@ -522,12 +522,20 @@ def test_a_bad_at_hash_is_refused(rp: RelyingParty, provider: FakeProvider):
     assert error.reason == "at_hash"
 
 
-def test_a_missing_at_hash_is_refused_when_the_access_token_is_used(
-    rp: RelyingParty, provider: FakeProvider
+def test_a_missing_at_hash_is_refused_when_required_and_the_access_token_is_used(
+    make_rp: RpFactory, provider: FakeProvider
 ):
+    rp = make_rp(at_hash_required=True)
     provider.id_token_claims["at_hash"] = DROP
     error = rejected(rp, provider)
     assert error.reason == "at_hash"
+
+
+def test_a_missing_at_hash_is_accepted_by_default_as_the_code_flow_allows(
+    rp: RelyingParty, provider: FakeProvider
+):
+    provider.id_token_claims["at_hash"] = DROP
+    assert sign_in(rp, provider).sub
 
 
 def test_a_missing_at_hash_is_accepted_when_userinfo_is_not_read(
