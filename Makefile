@@ -17,6 +17,7 @@ install: $(BIN)/python
 install-test: $(BIN)/python browser
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --loglevel=error --prefix tests/oidc_op
 
 # Debian's Chromium for the browser tests (Playwright drives it; it downloads no browser itself).
 browser:
