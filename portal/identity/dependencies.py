@@ -11,6 +11,7 @@ from fastapi import Depends, HTTPException, Request
 
 from portal.db import DbSession
 from portal.identity import selectors, services
+from portal.identity.assurance import Level, acr_satisfies
 from portal.identity.models import User, WebSession
 from portal.identity.permissions import ANONYMOUS, CITIZEN, permissions_known, permitted
 
@@ -59,11 +60,11 @@ CurrentRoles = Annotated[frozenset[str], Depends(_current_roles)]
 
 
 class SignInRequired(HTTPException):
-    """Sends a visitor who is not signed in to sign in, and back here afterwards."""
+    """Sends a visitor to sign in (at `level`, when one is needed), and back here afterwards."""
 
-    def __init__(self, return_to: str) -> None:
-        location = "/ingia?" + urlencode({"rudi": return_to})
-        super().__init__(status_code=303, headers={"Location": location})
+    def __init__(self, return_to: str, level: Level | None = None) -> None:
+        query = {"rudi": return_to, **({"kiwango": level} if level else {})}
+        super().__init__(status_code=303, headers={"Location": "/ingia?" + urlencode(query)})
 
 
 def _signed_in(request: Request) -> Visitor:
@@ -74,6 +75,25 @@ def _signed_in(request: Request) -> Visitor:
 
 
 SignedIn = Annotated[Visitor, Depends(_signed_in)]
+
+
+@dataclass(frozen=True)
+class AssuranceCheck:
+    """Lets through a person signed in at `level` or above; sends anyone else to sign in (again)
+    at that level, and back (step-up)."""
+
+    level: Level
+
+    def __call__(self, request: Request) -> Visitor:
+        visitor: Visitor | None = getattr(request.state, "visitor", None)
+        if visitor is None or not acr_satisfies(visitor.web_session.acr, self.level):
+            raise SignInRequired(request.url.path, self.level)
+        return visitor
+
+
+def assurance_required(level: Level) -> Any:
+    """`Annotated[Visitor, assurance_required("high")]` on a route that needs that level."""
+    return Depends(AssuranceCheck(level))
 
 
 class PermissionDenied(HTTPException):

@@ -24,6 +24,8 @@ from tests.functional.sandbox.conftest import BARAKA, NEEMA
 from tests.page_client import check_page_contract
 from tests.sign_in_world import World, free_socket, world_served
 
+NEEMA_PIN = "4821"  # her demo PIN in portal/sandbox/idp/citizens.yaml, for the high level
+
 CODE_FLOW_LIMITS = {"feedback": (10_000, 60.0), "sign_in": (10_000, 60.0)}
 
 
@@ -67,35 +69,36 @@ class Citizen:
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
 
-    def at_provider(self, start: httpx2.Response, nin: str) -> httpx2.Response:
-        """From the portal's redirect to the provider, through its NIN and code pages, to the
-        redirect back to the portal's callback."""
+    def at_provider(
+        self, start: httpx2.Response, nin: str, pin: str | None = None
+    ) -> httpx2.Response:
+        """From the portal's redirect to the provider, through whichever of its pages it shows
+        (NIN, one-time code, PIN), to the redirect back to the portal's callback."""
         assert start.status_code == 303, start.text[:300]
-        location = start.headers["location"]
-        assert location.startswith(self.world.issuer)
-        response = self.get(location)
-        while response.status_code in (302, 303) and response.headers["location"].startswith(
-            self.world.issuer
-        ):
-            response = self.get(response.headers["location"])
-        if response.status_code in (302, 303):
-            return response  # answered at once (a session at the provider)
-        url = str(response.request.url)
-        tree = check_page_contract(response)  # type: ignore[arg-type]
-        form = next(f for f in tree.iter("form") if (f.get("method") or "").lower() == "post")
-        response = self.post(url, tree, {"nin": nin, "action": "continue"}, str(form.get("action")))
-        assert response.status_code == 303, response.text[:500]
-        code_page = self.get(response.headers["location"])
-        url = str(code_page.request.url)
-        tree = check_page_contract(code_page)  # type: ignore[arg-type]
-        banner = next(p for p in tree.iter("p") if p.get("class") == "banner-code")
-        code = "".join(ch for ch in "".join(banner.itertext()) if ch.isdigit())[-6:]
-        form = next(f for f in tree.iter("form") if (f.get("method") or "").lower() == "post")
-        response = self.post(
-            url, tree, {"code": code, "action": "continue"}, str(form.get("action"))
-        )
-        assert response.status_code == 303, response.text[:500]
-        return response
+        assert start.headers["location"].startswith(self.world.issuer)
+        response = self.get(start.headers["location"])
+        for _ in range(10):
+            if response.status_code in (302, 303):
+                location = response.headers["location"]
+                if not location.startswith(self.world.issuer):
+                    return response  # back to the portal
+                response = self.get(location)
+                continue
+            url = str(response.request.url)
+            tree = check_page_contract(response)  # type: ignore[arg-type]
+            form = next(f for f in tree.iter("form") if (f.get("method") or "").lower() == "post")
+            fields = {i.get("name") for i in form.iter("input")}
+            answers = {"action": "continue"}
+            if "nin" in fields:
+                answers["nin"] = nin
+            if "code" in fields:
+                banner = next(p for p in tree.iter("p") if p.get("class") == "banner-code")
+                answers["code"] = "".join(c for c in "".join(banner.itertext()) if c.isdigit())[-6:]
+            if "pin" in fields and pin:
+                answers["pin"] = pin
+            response = self.post(url, tree, answers, str(form.get("action")))
+            assert response.status_code == 303, response.text[:500]
+        raise AssertionError("the provider never sent the browser back")
 
     def sign_in(self, nin: str, return_to: str = "/akaunti") -> httpx2.Response:
         start = self.get("/ingia?" + urlencode({"rudi": return_to}))
@@ -260,3 +263,21 @@ def test_a_replayed_or_forged_logout_token_is_refused(world: World) -> None:
     assert forged.headers["cache-control"] == "no-store"
     empty = httpx2.post(f"{world.portal}/ingia/backchannel", trust_env=False)
     assert empty.status_code == 400
+
+
+def test_a_higher_level_asks_for_more_and_a_met_one_asks_for_nothing(
+    world: World, citizen: Citizen
+) -> None:
+    citizen.sign_in(NEEMA)  # at the substantial level: NIN and a one-time code
+    met = citizen.get("/ingia?kiwango=substantial&rudi=/akaunti")
+    assert (met.status_code, met.headers["location"]) == (303, "/akaunti")  # no round trip
+    step_up = citizen.get("/ingia?kiwango=high&rudi=/akaunti")
+    assert "acr_values=urn%3Atz%3Anida%3Aloa%3Ahigh" in step_up.headers["location"]
+    back = citizen.at_provider(step_up, NEEMA, pin=NEEMA_PIN)
+    assert citizen.get(back.headers["location"]).headers["location"] == "/akaunti"
+    with Session(world.engine) as session:
+        user = _user(world, "Neema Mwakalinga")
+        levels = {
+            s.acr for s in session.exec(select(WebSession).where(WebSession.user_id == user.id))
+        }
+    assert "urn:tz:nida:loa:high" in levels
