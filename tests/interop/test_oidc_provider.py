@@ -178,8 +178,11 @@ def test_signing_out_ends_the_session_here_and_at_the_provider(
 ) -> None:
     citizen.sign_in()
     assert citizen.asked_to_sign_in()
-    citizen.to_callback()  # signed in at the provider too: it answers at once
+    assert citizen.get("/ingia?rudi=/akaunti").headers["location"] == "/akaunti"  # already in
+    citizen.http.cookies.delete("kikao")  # our session gone, the provider's kept:
+    callback = citizen.to_callback()  # it answers at once
     assert not citizen.asked_to_sign_in()
+    assert citizen.get(callback).status_code == 303  # signed in here again
     out = citizen.http.post(f"{interop.portal}/toka", data=citizen.sign_out_form())
     assert out.status_code == 303, out.text[:300]
     end_session = out.headers["location"]
