@@ -7,22 +7,19 @@ because CI installs both and a skip there would hide a broken install.
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Page
 
 from portal.app import create_app
 from portal.config import PROJECT_ROOT, SearchSettings, Settings
 from portal.web.ratelimit import RateLimiter
+from tests.servers import address_of, free_socket, served
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium"))
 # Keep Chromium's own lookups of outside hosts off the network; loopback still resolves.
@@ -55,25 +52,9 @@ def axe_source() -> str:
 @contextmanager
 def serve(app: FastAPI) -> Iterator[str]:
     """Serve an app on a free loopback port in a thread; yields its base URL."""
-    # IPPROTO_TCP, so that asyncio sets TCP_NODELAY on connections (see portal.cli).
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    sock = free_socket()
+    with served(app, sock):
+        yield address_of(sock)
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,8 @@ from sqlalchemy.engine import Engine
 from portal.app import create_app
 from portal.config import PROJECT_ROOT, IdentitySettings, Settings
 from portal.web.ratelimit import RateLimiter
-from tests.sign_in_world import UNLIMITED, free_socket, served
+from tests.servers import free_socket, served
+from tests.sign_in_world import UNLIMITED
 
 OP_DIR = PROJECT_ROOT / "tests" / "oidc_op"
 OP_PACKAGE = OP_DIR / "node_modules" / "oidc-provider" / "package.json"

@@ -22,7 +22,8 @@ from portal.config import IdentitySettings, Settings
 from portal.identity.models import SignInEvent, User, WebSession
 from tests.functional.sandbox.conftest import BARAKA, NEEMA
 from tests.page_client import check_page_contract
-from tests.sign_in_world import World, free_socket, world_served
+from tests.servers import free_socket
+from tests.sign_in_world import World, world_served
 
 NEEMA_PIN = "4821"  # her demo PIN in portal/sandbox/idp/citizens.yaml, for the high level
 

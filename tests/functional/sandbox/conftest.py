@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -18,7 +17,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from portal.sandbox.idp import (
@@ -26,7 +24,6 @@ from portal.sandbox.idp import (
     IdpConfig,
     SandboxClock,
     create_idp_app,
-    idp_socket,
 )
 from tests.functional.sandbox.rp import (
     Browser,
@@ -36,6 +33,7 @@ from tests.functional.sandbox.rp import (
     public_jwks,
     rsa_key,
 )
+from tests.servers import address_of, free_socket, served
 
 # Demo citizens (see portal/sandbox/idp/citizens.yaml), by what the tests use them for.
 NEEMA = "19880314-51101-00042-17"  # the usual citizen
@@ -116,23 +114,11 @@ def receiver() -> Iterator[Receiver]:
 @contextmanager
 def serve(build: Callable[[str], FastAPI]) -> Iterator[tuple[str, FastAPI]]:
     """Serve the app `build(issuer)` makes on a free loopback port, in a thread."""
-    sock = idp_socket("127.0.0.1", 0)
-    issuer = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock = free_socket()
+    issuer = address_of(sock)
     app = build(issuer)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="error", access_log=False, lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the sandbox provider did not start")
-        time.sleep(0.01)
-    try:
+    with served(app, sock):
         yield issuer, app
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 @dataclass
