@@ -282,3 +282,37 @@ def test_a_higher_level_asks_for_more_and_a_met_one_asks_for_nothing(
             s.acr for s in session.exec(select(WebSession).where(WebSession.user_id == user.id))
         }
     assert "urn:tz:nida:loa:high" in levels
+
+
+def _csrf_of(citizen: Citizen, action: str) -> str:
+    _response, tree = citizen.page("/akaunti?lang=en")
+    form = next(f for f in tree.iter("form") if f.get("action") == action)
+    return str(form.find(".//input[@name='csrf_token']").get("value"))  # type: ignore[union-attr]
+
+
+def test_sign_out_everywhere_ends_every_session_of_the_person(world: World) -> None:
+    phone, laptop = Citizen(world), Citizen(world)
+    try:
+        phone.sign_in(BARAKA)
+        laptop.sign_in(BARAKA)
+        token = _csrf_of(phone, "/akaunti/toka-kote")
+        refused = phone.http.post(f"{world.portal}/akaunti/toka-kote", data={})
+        assert refused.status_code == 403  # no CSRF token
+        assert laptop.get("/akaunti").status_code == 200
+        done = phone.http.post(f"{world.portal}/akaunti/toka-kote", data={"csrf_token": token})
+        assert (done.status_code, done.headers["location"]) == (303, "/toka/mwisho")
+        assert phone.get("/akaunti").status_code == 303
+        assert laptop.get("/akaunti").status_code == 303  # the other device too
+    finally:
+        phone.http.close()
+        laptop.http.close()
+
+
+def test_a_visitor_who_is_not_signed_in_may_not_sign_out(world: World, citizen: Citizen) -> None:
+    _response, tree = citizen.page("/?lang=en")
+    form = next(f for f in tree.iter("form") if f.get("action") == "/maoni")
+    token = form.find(".//input[@name='csrf_token']").get("value")  # type: ignore[union-attr]
+    for action in ("/toka", "/akaunti/toka-kote"):  # a valid token, but no permission
+        refused = citizen.http.post(f"{world.portal}{action}", data={"csrf_token": token})
+        assert refused.status_code == 403
+        assert "You cannot do this" in refused.text or "Huwezi kufanya hili" in refused.text
