@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import FileResponse
 from starlette.middleware.gzip import GZipMiddleware
 
@@ -66,9 +66,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.relying_party = relying_party_create(settings)
     app.state.templates = environment_create(templates_dir=TEMPLATES_DIR, assets=assets)
 
-    @app.get("/static/{name:path}", include_in_schema=False)
-    def static_file(name: str) -> FileResponse:
-        return assets.response(name)
+    # A plain route, outside the app-wide dependencies: a stylesheet needs no session lookup,
+    # no database and no CSRF check.
+    def static_file(request: Request) -> FileResponse:
+        return assets.response(request.path_params["name"])
+
+    app.router.add_route("/static/{name:path}", static_file, include_in_schema=False)
 
     app.include_router(site_router)
     app.include_router(catalogue_router)
