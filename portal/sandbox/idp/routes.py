@@ -245,6 +245,26 @@ def _nin_page(
     )
 
 
+def _posted_sign_in(
+    request: Request,
+    provider: Provider,
+    pages: Pages,
+    sign_in_id: str,
+    params: list[tuple[str, str]],
+) -> SignIn | Response:
+    """What every sign-in page's POST checks first: the sign-in exists (else its page), the
+    form is this browser's (else refused), and the citizen did not press cancel (else the
+    client hears access_denied). Returns the sign-in, or the response to send instead."""
+    found = _sign_in_or_page(request, provider, pages, sign_in_id)
+    if isinstance(found, Response):
+        return found
+    if not provider.csrf_valid(found.browser, found.id, _first(params, "csrf_token")):
+        return _csrf_refused(request, pages, found.language)
+    if _first(params, "action") == "cancel":
+        return _redirect(provider, provider.sign_in_cancel(found), after_post=True)
+    return found
+
+
 @router.get("/signin/{sign_in_id}")
 def nin_form(request: Request, sign_in_id: str, provider: ProviderDep, pages: PagesDep) -> Response:
     found = _sign_in_or_page(request, provider, pages, sign_in_id)
@@ -259,14 +279,10 @@ def nin_form(request: Request, sign_in_id: str, provider: ProviderDep, pages: Pa
 def nin_submit(
     request: Request, sign_in_id: str, params: Params, provider: ProviderDep, pages: PagesDep
 ) -> Response:
-    found = _sign_in_or_page(request, provider, pages, sign_in_id)
-    if isinstance(found, Response):
-        return found
-    sign_in = found
-    if not provider.csrf_valid(sign_in.browser, sign_in.id, _first(params, "csrf_token")):
-        return _csrf_refused(request, pages, sign_in.language)
-    if _first(params, "action") == "cancel":
-        return _redirect(provider, provider.sign_in_cancel(sign_in), after_post=True)
+    posted = _posted_sign_in(request, provider, pages, sign_in_id, params)
+    if isinstance(posted, Response):
+        return posted
+    sign_in = posted
     if sign_in.session_id is not None:
         return RedirectResponse(f"/signin/{sign_in.id}/consent", status_code=303)
     nin, birthdate = _form_value(params, "nin"), _form_value(params, "birthdate")
@@ -331,14 +347,10 @@ def code_form(
 def code_submit(
     request: Request, sign_in_id: str, params: Params, provider: ProviderDep, pages: PagesDep
 ) -> Response:
-    found = _sign_in_or_page(request, provider, pages, sign_in_id)
-    if isinstance(found, Response):
-        return found
-    sign_in = found
-    if not provider.csrf_valid(sign_in.browser, sign_in.id, _first(params, "csrf_token")):
-        return _csrf_refused(request, pages, sign_in.language)
-    if _first(params, "action") == "cancel":
-        return _redirect(provider, provider.sign_in_cancel(sign_in), after_post=True)
+    posted = _posted_sign_in(request, provider, pages, sign_in_id, params)
+    if isinstance(posted, Response):
+        return posted
+    sign_in = posted
     if not _awaiting_code(sign_in):
         return RedirectResponse(f"/signin/{sign_in.id}", status_code=303)
     result = provider.code_submit(
@@ -388,14 +400,10 @@ def consent_form(
 def consent_submit(
     request: Request, sign_in_id: str, params: Params, provider: ProviderDep, pages: PagesDep
 ) -> Response:
-    found = _sign_in_or_page(request, provider, pages, sign_in_id)
-    if isinstance(found, Response):
-        return found
-    sign_in = found
-    if not provider.csrf_valid(sign_in.browser, sign_in.id, _first(params, "csrf_token")):
-        return _csrf_refused(request, pages, sign_in.language)
-    if _first(params, "action") == "cancel":
-        return _redirect(provider, provider.sign_in_cancel(sign_in), after_post=True)
+    posted = _posted_sign_in(request, provider, pages, sign_in_id, params)
+    if isinstance(posted, Response):
+        return posted
+    sign_in = posted
     if sign_in.session_id is None:
         return RedirectResponse(f"/signin/{sign_in.id}", status_code=303)
     allowed = [v for k, v in params if k == "allow"]
