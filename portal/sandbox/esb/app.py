@@ -6,15 +6,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import uvicorn
 from fastapi import FastAPI
 
 from portal.bus.govesb.keys import curve_name
-from portal.sandbox.esb.config import EsbConfig, environment_refuse
+from portal.sandbox.esb.config import SANDBOX, EsbConfig
 from portal.sandbox.esb.engine import Engine
 from portal.sandbox.esb.routes import router
-from portal.sandbox.idp.app import _is_loopback, idp_socket
-from portal.sandbox.idp.config import SandboxRefusedError
+from portal.sandbox.serving import environment_refuse, sandbox_serve
 
 logger = logging.getLogger("portal.sandbox.esb")
 
@@ -51,7 +49,7 @@ def esb_banner(config: EsbConfig, base_url: str) -> str:
 
 def create_esb_app(config: EsbConfig) -> FastAPI:
     """The sandbox GovESB; refuses to exist outside development and test."""
-    environment_refuse(config.environment)
+    environment_refuse(config.environment, SANDBOX)
     engine = Engine(config)
 
     @asynccontextmanager
@@ -81,17 +79,13 @@ def esb_serve(
 ) -> None:
     """Serve the bus until stopped, on loopback only. The access log is off: the bus needs none,
     and nothing it logs may carry a body, a token or a secret."""
-    environment_refuse(config.environment)
-    if not _is_loopback(host):
-        raise SandboxRefusedError(f"the sandbox GovESB listens on loopback only, not {host}")
-    app = create_esb_app(config)
+    environment_refuse(config.environment, SANDBOX)
     shown = f"[{host}]" if ":" in host else host
-    print(esb_banner(config, f"http://{shown}:{port}"), flush=True)
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on")
+    sandbox_serve(
+        create_esb_app(config),
+        sandbox=SANDBOX,
+        banner=esb_banner(config, f"http://{shown}:{port}"),
+        host=host,
+        port=port,
+        log_level=log_level,
     )
-    sock = idp_socket(host, port)
-    try:
-        server.run(sockets=[sock])
-    finally:
-        sock.close()

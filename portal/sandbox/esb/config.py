@@ -9,18 +9,12 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from portal.bus.govesb.keys import PrivateKey, PublicKey, private_key_generate
-from portal.sandbox.idp.config import ALLOWED_ENVIRONMENTS, SandboxRefusedError, utc_now
+from portal.sandbox.idp.config import utc_now
+from portal.sandbox.serving import SandboxRefusedError, environment_refuse
+
+SANDBOX = "the sandbox GovESB"
 
 MAX_CODE_LENGTH = 64
-
-
-def environment_refuse(environment: object) -> None:
-    """Raise SandboxRefusedError unless the environment is development or test."""
-    name = str(getattr(environment, "value", environment))
-    if name not in ALLOWED_ENVIRONMENTS:
-        raise SandboxRefusedError(
-            f"the sandbox GovESB runs only in development or test, not in {name!r}"
-        )
 
 
 def _url_check(value: str, what: str) -> None:
@@ -120,7 +114,7 @@ class EsbConfig:
         object.__setattr__(self, "clients", tuple(self.clients))
         object.__setattr__(self, "api_codes", tuple(self.api_codes))
         object.__setattr__(self, "push_codes", tuple(self.push_codes))
-        environment_refuse(self.environment)
+        environment_refuse(self.environment, SANDBOX)
         if self.token_lifetime < 1:
             raise SandboxRefusedError("token_lifetime must be at least one second")
         if self.provider_timeout <= 0:

@@ -5,7 +5,7 @@ A real OpenID provider over real HTTP, modelled on MOSIP eSignet: code flow with
 RP-initiated and back-channel logout, and demo citizens. Its state lives in memory.
 """
 
-from portal.sandbox.idp.app import create_idp_app, idp_banner, idp_serve, idp_socket
+from portal.sandbox.idp.app import create_idp_app, idp_banner, idp_serve
 from portal.sandbox.idp.citizens import Citizen, citizens_load, nin_format, nin_normalise
 from portal.sandbox.idp.config import (
     CITIZENS_FILE,
@@ -33,7 +33,6 @@ __all__ = [
     "create_idp_app",
     "idp_banner",
     "idp_serve",
-    "idp_socket",
     "nin_format",
     "nin_normalise",
 ]

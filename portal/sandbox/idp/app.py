@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
-import uvicorn
 from fastapi import FastAPI
 
-from portal.sandbox.idp.config import IdpConfig, SandboxRefusedError, environment_refuse
+from portal.sandbox.idp.config import SANDBOX, IdpConfig
 from portal.sandbox.idp.pages import Pages, SecurityHeadersMiddleware, content_security_policy
 from portal.sandbox.idp.provider import Provider
 from portal.sandbox.idp.routes import router
+from portal.sandbox.serving import environment_refuse, sandbox_serve
 
 logger = logging.getLogger("portal.sandbox.idp")
 
@@ -41,7 +39,7 @@ def idp_banner(config: IdpConfig) -> str:
 
 def create_idp_app(config: IdpConfig) -> FastAPI:
     """The sandbox national-ID provider; refuses to exist in production."""
-    environment_refuse(config.environment)
+    environment_refuse(config.environment, SANDBOX)
     provider = Provider(config)
 
     @asynccontextmanager
@@ -63,26 +61,6 @@ def create_idp_app(config: IdpConfig) -> FastAPI:
     return app
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def idp_socket(host: str, port: int) -> socket.socket:
-    """A listening TCP socket made with IPPROTO_TCP, so that asyncio sets TCP_NODELAY on the
-    connections it accepts (uvicorn's own socket does not, and every answer then waits on a
-    delayed ACK)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    return sock
-
-
 def idp_serve(
     config: IdpConfig,
     host: str = "127.0.0.1",
@@ -93,19 +71,17 @@ def idp_serve(
 ) -> None:
     """Serve the provider until stopped. Loopback only unless `allow_remote`. The access log is
     off: its lines would carry NINs (`login_hint`) and tokens (`id_token_hint`) from URLs."""
-    environment_refuse(config.environment)
-    if not allow_remote and not _is_loopback(host):
-        raise SandboxRefusedError(f"the sandbox provider listens on loopback only, not {host}")
-    app = create_idp_app(config)
-    print(idp_banner(config), flush=True)
+    environment_refuse(config.environment, SANDBOX)
+    banner = idp_banner(config)
     issuer_port = urlsplit(config.issuer).port
     if issuer_port is not None and issuer_port != port:
-        print(f"  warning     the issuer names port {issuer_port}, but this listens on {port}")
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on")
+        banner += f"\n  warning     the issuer names port {issuer_port}, but this listens on {port}"
+    sandbox_serve(
+        create_idp_app(config),
+        sandbox=SANDBOX,
+        banner=banner,
+        host=host,
+        port=port,
+        log_level=log_level,
+        allow_remote=allow_remote,
     )
-    sock = idp_socket(host, port)
-    try:
-        server.run(sockets=[sock])
-    finally:
-        sock.close()

@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from portal.sandbox.serving import SandboxRefusedError, environment_refuse
+
+SANDBOX = "the sandbox national-ID provider"
 PACKAGE_DIR = Path(__file__).resolve().parent
 CITIZENS_FILE = PACKAGE_DIR / "citizens.yaml"
 
@@ -21,7 +24,6 @@ CITIZENS_FILE = PACKAGE_DIR / "citizens.yaml"
 # would look new to the portal; a sandbox can live with a published secret.
 DEV_PAIRWISE_SECRET = "sandbox only: pairwise subjects of the demo citizens"  # noqa: S105
 
-ALLOWED_ENVIRONMENTS = frozenset({"development", "test"})
 PRIVATE_KEY_JWT: Literal["private_key_jwt"] = "private_key_jwt"
 CLIENT_SECRET_BASIC: Literal["client_secret_basic"] = "client_secret_basic"  # noqa: S105
 AUTH_METHODS = (PRIVATE_KEY_JWT, CLIENT_SECRET_BASIC)
@@ -35,10 +37,6 @@ AUTHORIZATION_FAULT_ERRORS = frozenset(
         "temporarily_unavailable",
     }
 )
-
-
-class SandboxRefusedError(RuntimeError):
-    """The sandbox was asked to run where it must not (production, or a bad configuration)."""
 
 
 def utc_now() -> dt.datetime:
@@ -63,15 +61,6 @@ class SandboxClock:
     def reset(self) -> None:
         with self._lock:
             self._offset = dt.timedelta()
-
-
-def environment_refuse(environment: object) -> None:
-    """Raise unless the environment is development or test."""
-    name = str(getattr(environment, "value", environment))
-    if name not in ALLOWED_ENVIRONMENTS:
-        raise SandboxRefusedError(
-            f"the sandbox national-ID provider runs only in development or test, not in {name!r}"
-        )
 
 
 def _absolute_url(value: str, what: str) -> None:
@@ -212,7 +201,7 @@ class IdpConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "clients", tuple(self.clients))
         object.__setattr__(self, "signing_keys", tuple(self.signing_keys))
-        environment_refuse(self.environment)
+        environment_refuse(self.environment, SANDBOX)
         _absolute_url(self.issuer, "issuer")
         parts = urlsplit(self.issuer)
         if parts.query or self.issuer.endswith("/"):

@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -18,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.sandbox.idp.config import PACKAGE_DIR, IdpConfig
 from portal.sandbox.idp.text import LANGUAGE_NAMES, text
+from portal.sandbox.serving import templates_environment
 
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 STYLESHEET = PACKAGE_DIR / "static" / "idp.css"
@@ -82,13 +82,7 @@ class SecurityHeadersMiddleware:
 
 class Pages:
     def __init__(self) -> None:
-        self.environment = Environment(
-            loader=FileSystemLoader(TEMPLATES_DIR),
-            autoescape=select_autoescape(["html"]),
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+        self.environment = templates_environment(TEMPLATES_DIR)
 
     def render(
         self,

@@ -22,10 +22,10 @@ from joserfc.jwk import ECKey
 from portal.sandbox.idp.citizens import Citizen, citizens_load, nin_normalise, nin_reference
 from portal.sandbox.idp.clients import ASSERTION_ALGORITHMS, ClientAuthenticator, ClientAuthError
 from portal.sandbox.idp.config import (
+    SANDBOX,
     ClientRegistration,
     IdpConfig,
     IdpFaults,
-    environment_refuse,
 )
 from portal.sandbox.idp.keys import SIGNING_ALG, SigningKeys
 from portal.sandbox.idp.logout import BACKCHANNEL_EVENT, LOGOUT_TOKEN_TYPE, backchannel_send
@@ -59,6 +59,7 @@ from portal.sandbox.idp.state import (
     token_new,
 )
 from portal.sandbox.idp.text import language_pick
+from portal.sandbox.serving import environment_refuse
 
 logger = logging.getLogger("portal.sandbox.idp")
 
@@ -131,7 +132,7 @@ class Provider:
     """One sandbox provider: its configuration, keys, demo citizens and memory."""
 
     def __init__(self, config: IdpConfig) -> None:
-        environment_refuse(config.environment)
+        environment_refuse(config.environment, SANDBOX)
         self.config = config
         self.issuer = config.issuer
         self.citizens: dict[str, Citizen] = citizens_load(config.citizens_file)

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.exceptions import HTTPException
 
-from portal.sandbox.idp.app import idp_socket
-from portal.sandbox.idp.config import SandboxRefusedError
 from portal.sandbox.idp.pages import SecurityHeadersMiddleware
-from portal.sandbox.institutions.config import InstitutionConfig, environment_refuse
+from portal.sandbox.institutions.config import SANDBOX, InstitutionConfig
 from portal.sandbox.institutions.pages import CONTENT_SECURITY_POLICY, Pages
 from portal.sandbox.institutions.pushes import StatusPusher
 from portal.sandbox.institutions.routes import Institution, router
 from portal.sandbox.institutions.store import InstitutionStore
+from portal.sandbox.serving import environment_refuse, sandbox_serve
 
 logger = logging.getLogger("portal.sandbox.institutions")
 
@@ -43,7 +40,7 @@ def institution_banner(config: InstitutionConfig) -> str:
 
 def create_institution_app(config: InstitutionConfig) -> FastAPI:
     """One demo institution system; refuses to exist outside development and test."""
-    environment_refuse(config.environment)
+    environment_refuse(config.environment, SANDBOX)
     store = InstitutionStore(config)
     pusher = StatusPusher(config=config, store=store)
     pages = Pages(config)
@@ -86,15 +83,6 @@ def create_institution_app(config: InstitutionConfig) -> FastAPI:
     return app
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def institution_serve(
     config: InstitutionConfig,
     host: str = "127.0.0.1",
@@ -104,20 +92,17 @@ def institution_serve(
 ) -> None:
     """Serve the institution until stopped, on loopback only; `port` defaults to the one its
     base URL names. The access log is off: a launch URL carries its one-time token."""
-    environment_refuse(config.environment)
-    if not _is_loopback(host):
-        raise SandboxRefusedError(f"the demo institutions listen on loopback only, not {host}")
+    environment_refuse(config.environment, SANDBOX)
     base_port = urlsplit(config.base_url).port
     port = port if port is not None else base_port or 80
-    app = create_institution_app(config)
-    print(institution_banner(config), flush=True)
+    banner = institution_banner(config)
     if base_port is not None and base_port != port:
-        print(f"  warning     the base URL names port {base_port}, but this listens on {port}")
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on")
+        banner += f"\n  warning     the base URL names port {base_port}, but this listens on {port}"
+    sandbox_serve(
+        create_institution_app(config),
+        sandbox=SANDBOX,
+        banner=banner,
+        host=host,
+        port=port,
+        log_level=log_level,
     )
-    sock = idp_socket(host, port)
-    try:
-        server.run(sockets=[sock])
-    finally:
-        sock.close()

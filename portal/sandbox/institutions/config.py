@@ -18,7 +18,10 @@ from urllib.parse import urlsplit
 
 from portal.bus.govesb.client import ClientConfig
 from portal.bus.govesb.keys import PrivateKey, PublicKey, public_key_text
-from portal.sandbox.idp.config import ALLOWED_ENVIRONMENTS, SandboxRefusedError, utc_now
+from portal.sandbox.idp.config import utc_now
+from portal.sandbox.serving import SandboxRefusedError, environment_refuse
+
+SANDBOX = "the demo institution systems"
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 MAX_CODE_LENGTH = 64
@@ -28,15 +31,6 @@ _FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 # Field names the application form itself uses.
 _RESERVED_FIELDS = frozenset({"csrf_token", "lugha"})
 FieldKind = Literal["text", "date", "choice"]
-
-
-def environment_refuse(environment: object) -> None:
-    """Raise SandboxRefusedError unless the environment is development or test."""
-    name = str(getattr(environment, "value", environment))
-    if name not in ALLOWED_ENVIRONMENTS:
-        raise SandboxRefusedError(
-            f"the demo institution systems run only in development or test, not in {name!r}"
-        )
 
 
 @dataclass(frozen=True)
@@ -151,7 +145,7 @@ class InstitutionConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "services", tuple(self.services))
-        environment_refuse(self.environment)
+        environment_refuse(self.environment, SANDBOX)
         if not _SLUG.fullmatch(self.slug):
             raise SandboxRefusedError("slug must be lower-case letters, digits and dashes")
         _url_check(self.base_url, "base_url")

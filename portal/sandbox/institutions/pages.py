@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.responses import HTMLResponse
 
 from portal.sandbox.idp.text import LANGUAGE_NAMES
 from portal.sandbox.institutions.config import PACKAGE_DIR, InstitutionConfig
 from portal.sandbox.institutions.text import text
+from portal.sandbox.serving import templates_environment
 
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 STYLESHEET = PACKAGE_DIR / "static" / "institution.css"
@@ -38,13 +38,7 @@ def nin_masked(nin: str) -> str:
 class Pages:
     def __init__(self, config: InstitutionConfig) -> None:
         self.config = config
-        self.environment = Environment(
-            loader=FileSystemLoader(TEMPLATES_DIR),
-            autoescape=select_autoescape(["html"]),
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+        self.environment = templates_environment(TEMPLATES_DIR)
 
     def render(
         self,
