@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CHROMIUM ?= /usr/lib/chromium/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-test browser lint messages bench-search
+.PHONY: run test install install-test browser lint messages bench-search bench-hand-off
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,3 +44,7 @@ messages: $(BIN)/python
 # Search speed at 20,000 synthetic services, engine vs page; writes bench/reports/search.md.
 bench-search: install
 	$(BIN)/python -m bench.search
+
+# The time the portal adds to a GovESB hand-off; writes bench/reports/hand_off.md.
+bench-hand-off: install
+	$(BIN)/python -m bench.hand_off

@@ -3,6 +3,7 @@
 from alembic import context
 
 # Importing each domain's models registers its tables in the metadata.
+from portal.bus import models as bus_models  # noqa: F401
 from portal.catalogue import models as catalogue_models  # noqa: F401
 from portal.config import Settings
 from portal.db import engine_create, metadata

@@ -10,6 +10,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import FileResponse
 from starlette.middleware.gzip import GZipMiddleware
 
+from portal.bus.connect import bus_client_create
+from portal.bus.routes import router as bus_router
 from portal.catalogue.routes import router as catalogue_router
 from portal.config import STATIC_DIR, TEMPLATES_DIR, Settings
 from portal.db import engine_create
@@ -30,8 +32,9 @@ from portal.web.security import SecurityHeadersMiddleware
 from portal.web.templating import environment_create
 
 # What anyone may do, per client address and worker: 10 feedback forms in 10 minutes; 30 steps
-# of signing in or out (each sign-in is two), as many people may share one mobile network address.
-RATE_LIMITS = {"feedback": (10, 600.0), "sign_in": (30, 600.0)}
+# of signing in or out (each sign-in is two), as many people may share one mobile network address;
+# 20 hand-offs to institutions (each one may open an application there).
+RATE_LIMITS = {"feedback": (10, 600.0), "sign_in": (30, 600.0), "service_start": (20, 600.0)}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -42,9 +45,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # One bus client (its connections and token) per run of the app.
+        app.state.bus_client = bus_client_create(settings)
         yield
         if app.state.relying_party is not None:
             app.state.relying_party.close()
+        if app.state.bus_client is not None:
+            app.state.bus_client.close()
+            app.state.bus_client = None
         engine.dispose()
 
     app = FastAPI(
@@ -64,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.search = backend_create(settings)
     app.state.rate_limiter = RateLimiter(RATE_LIMITS)
     app.state.relying_party = relying_party_create(settings)
+    app.state.bus_client = None  # made at start-up (see lifespan)
     app.state.templates = environment_create(templates_dir=TEMPLATES_DIR, assets=assets)
 
     # A plain route, outside the app-wide dependencies: a stylesheet needs no session lookup,
@@ -79,9 +88,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search_routes.api)
     app.include_router(feedback_router)
     app.include_router(identity_router)
+    app.include_router(bus_router)
     error_handlers_install(app)
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(
-        SecurityHeadersMiddleware, hsts=settings.production, form_targets=provider_origins(settings)
+        SecurityHeadersMiddleware,
+        hsts=settings.production,
+        # Browsers check form-action on the redirects after a post: signing out goes on to the
+        # provider, starting a service to the institution's own system.
+        form_targets=(*provider_origins(settings), *settings.bus.launch_origin_list),
     )
     return app

@@ -39,12 +39,18 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _handlers(backend: SearchBackend) -> dict[str, Handler]:
+def _handlers(backend: SearchBackend, settings: Settings) -> dict[str, Handler]:
     """Every outbox topic this installation dispatches, with its handler."""
+    from portal.bus import services as bus_services
+    from portal.bus.connect import bus_client_create
     from portal.outbox.dispatcher import handlers_combine
     from portal.search import services as search_services
 
-    return handlers_combine(search_services.outbox_handlers(backend=backend))
+    groups = [search_services.outbox_handlers(backend=backend)]
+    bus = bus_client_create(settings)
+    if bus is not None:
+        groups.append(bus_services.outbox_handlers(client=bus))
+    return handlers_combine(*groups)
 
 
 def _sync(bind: Bind, backend: SearchBackend) -> int:
@@ -169,7 +175,7 @@ def _outbox_retry(bind: Bind, ids: list[int], all_dead: bool) -> int:
     return 0
 
 
-def _worker(bind: Bind, backend: SearchBackend) -> int:
+def _worker(bind: Bind, backend: SearchBackend, settings: Settings) -> int:
     """Dispatch the outbox until SIGTERM or SIGINT; the row in hand is finished first."""
     from portal.outbox.dispatcher import Stop, dispatcher_run
 
@@ -182,7 +188,10 @@ def _worker(bind: Bind, backend: SearchBackend) -> int:
     try:
         logger.info("worker: started; stop with SIGTERM or SIGINT")
         dispatcher_run(
-            bind=bind, handlers=_handlers(backend), stop=stop, idle_seconds=WORKER_INTERVAL
+            bind=bind,
+            handlers=_handlers(backend, settings),
+            stop=stop,
+            idle_seconds=WORKER_INTERVAL,
         )
     finally:
         for number, handler in previous.items():
@@ -261,6 +270,7 @@ def _admin_grant(bind: Bind, settings: Settings, role: str, institution: str) ->
 
 
 SANDBOX_IDP_PORT = 8001
+SANDBOX_ESB_PORT = 8002  # the demo institutions take 8003 (RITA), 8004 (TRA), 8005 (BRELA)
 DEV_FOLDER = PROJECT_ROOT / ".dev"  # made by `portal demo`, ignored by git
 
 
@@ -314,6 +324,38 @@ def _sandbox_idp_start(settings: Settings, port: int) -> None:
             f"{config.issuer}/.well-known/openid-configuration"
         )
         os.environ["MLANGO_IDENTITY_CLIENT_KEY_FILE"] = str(DEV_FOLDER / "mlango-client-key.json")
+
+
+def _sandbox_bus_start(settings: Settings, esb_port: int) -> None:
+    """Serve the sandbox GovESB and the demo institutions in background threads, with keys
+    made once for this checkout in .dev/, and point the portal at them (through the
+    environment, which its workers read) unless a bus is configured."""
+    import threading
+
+    from portal.sandbox.esb import esb_serve
+    from portal.sandbox.institutions.app import institution_serve
+    from portal.sandbox.world import bus_world, credentials_load
+
+    world = bus_world(
+        portal_url=settings.base_url,
+        esb_url=f"http://127.0.0.1:{esb_port}",
+        credentials=credentials_load(DEV_FOLDER),
+        environment=settings.environment.value,
+    )
+    quiet = {"log_level": "warning"}
+    threads = [
+        threading.Thread(target=esb_serve, args=(world.esb, "127.0.0.1", esb_port), kwargs=quiet)
+    ]
+    threads += [
+        threading.Thread(target=institution_serve, args=(config,), kwargs=quiet)
+        for config in world.institutions.values()  # each on the port its base URL names
+    ]
+    for thread in threads:
+        thread.daemon = True
+        thread.start()
+    if not settings.bus.url:
+        for name, value in world.portal_bus_settings.items():
+            os.environ[f"MLANGO_BUS_{name.upper()}"] = value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -393,6 +435,7 @@ def main(
             if status:
                 return status
             _sandbox_idp_start(settings, SANDBOX_IDP_PORT)
+            _sandbox_bus_start(settings, SANDBOX_ESB_PORT)
             return _run(settings, args.host, args.port, args.workers)
         if args.command == "search":
             if args.search_command == "rebuild":
@@ -405,7 +448,7 @@ def main(
                 return _outbox_list(bind, args.dead, args.limit)
             return _outbox_retry(bind, args.ids, args.all_dead)
         if args.command == "worker":
-            return _worker(bind, backend)
+            return _worker(bind, backend, settings)
         if args.command == "admin":
             return _admin_grant(bind, settings, args.role, args.institution)
         return 0

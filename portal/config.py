@@ -11,6 +11,7 @@ import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -77,13 +78,65 @@ class IdentitySettings(BaseModel):
     session_hours: int = Field(default=12, ge=1, le=7 * 24)
 
 
+class BusSettings(BaseModel):
+    """`MLANGO_BUS_*`: starting services at institutions through GovESB (unset: nobody can)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    url: str | None = Field(
+        default=None, description="GovESB's address, e.g. https://govesb.gov.go.tz"
+    )
+    client_id: str = Field(default="", description="our client id at GovESB")
+    client_secret: SecretStr | None = Field(default=None, description="our client secret there")
+    private_key: SecretStr | None = Field(
+        default=None, description="our EC private key (PEM or base64 DER) for signing"
+    )
+    private_key_file: Path | None = Field(default=None, description="the same, read from a file")
+    esb_public_key: str | None = Field(
+        default=None, description="GovESB's public key (PEM or base64 DER): checks its answers"
+    )
+    timeout: float = Field(default=10.0, gt=0, le=60, description="seconds before a call fails")
+    bare_token: bool = Field(
+        default=False, description='send the token without "Bearer " (older engines)'
+    )
+    async_path: str = Field(default="/async", description="or /async-response")
+    launch_origins: str = Field(
+        default="", description="institution systems citizens may be sent to (space-separated)"
+    )
+
+    @property
+    def launch_origin_list(self) -> tuple[str, ...]:
+        return tuple(self.launch_origins.split())
+
+    @model_validator(mode="after")
+    def _complete(self) -> BusSettings:
+        for origin in self.launch_origin_list:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+                raise ValueError(f"MLANGO_BUS_LAUNCH_ORIGINS: {origin!r} is not an origin")
+        if not self.url:
+            return self
+        missing = [
+            f"MLANGO_BUS_{name.upper()}"
+            for name, value in (
+                ("client_id", self.client_id),
+                ("client_secret", self.client_secret),
+                ("private_key", self.private_key or self.private_key_file),
+                ("esb_public_key", self.esb_public_key),
+            )
+            if not value
+        ]
+        if missing:
+            raise ValueError("MLANGO_BUS_URL needs " + ", ".join(missing))
+        return self
+
+
 # Variables with our prefix that are not settings, so start-up must not refuse them.
 NOT_SETTINGS = frozenset({"MLANGO_TEST_DATABASE_URL"})  # read by the test suite only
 
 
 class Settings(BaseSettings):
-    """Every setting, in one section per integration; identity and bus come with sign-in and
-    GovESB. `MLANGO_<SECTION>_<NAME>` sets a section's field, `MLANGO_<NAME>` a general one."""
+    """Every setting, in one section per integration. `MLANGO_<SECTION>_<NAME>` sets a
+    section's field, `MLANGO_<NAME>` a general one."""
 
     # hide_input_in_errors: a refused setting must not print the others, keys included.
     model_config = SettingsConfigDict(
@@ -109,6 +162,7 @@ class Settings(BaseSettings):
     search: SearchSettings = SearchSettings()
     meilisearch: MeilisearchSettings = MeilisearchSettings()
     identity: IdentitySettings = IdentitySettings()
+    bus: BusSettings = BusSettings()
 
     @classmethod
     def known_variables(cls) -> frozenset[str]:

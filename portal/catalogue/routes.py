@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from portal.bus import selectors as bus_selectors
 from portal.catalogue import selectors
 from portal.catalogue.dependencies import (
     CategoryFromSlug,
@@ -20,6 +23,7 @@ from portal.web.pagination import PAGE_SIZE, PageNumber, page_check
 from portal.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+JOURNEY_MAX = 50  # steps of a life event shown with the person's progress
 
 
 @router.get("/huduma/{slug}", response_class=HTMLResponse)
@@ -27,7 +31,10 @@ def service_page(request: Request, service: ServiceFromSlug) -> HTMLResponse:
     settings = request.app.state.settings
     page_url = f"{settings.base_url.rstrip('/')}/huduma/{service.slug}"
     json_ld = service_json_ld(service=service, page_url=page_url, locale=locale_for(request))
-    return render(request, "catalogue/service.html", {"service": service, "json_ld": json_ld})
+    # Started through Mlango when it goes through GovESB and this installation has a bus.
+    through_mlango = service.launch_mode == "govesb" and request.app.state.bus_client is not None
+    context = {"service": service, "json_ld": json_ld, "through_mlango": through_mlango}
+    return render(request, "catalogue/service.html", context)
 
 
 @router.get("/taasisi", response_class=HTMLResponse)
@@ -56,7 +63,7 @@ def _services_page(
     template: str,
     number: int,
     owner: Institution | Category | LifeEvent,
-    **context: str,
+    **context: Any,
 ) -> HTMLResponse:
     page = selectors.service_page(
         session=session,
@@ -90,6 +97,16 @@ def category_page(
 def life_event_page(
     request: Request, session: DbSession, life_event: LifeEventFromSlug, number: PageNumber = 1
 ) -> HTMLResponse:
+    """The services of a life event; a signed-in person also sees where they stand on each."""
+    progress = None
+    visitor = getattr(request.state, "visitor", None)
+    if visitor is not None:
+        services = selectors.service_page(
+            session=session, number=1, size=JOURNEY_MAX, life_event=life_event
+        ).items
+        progress = bus_selectors.journey(
+            session=session, user_id=visitor.user.id, services=services
+        )
     return _services_page(
         request,
         session,
@@ -98,4 +115,5 @@ def life_event_page(
         life_event,
         kind="life_event",
         path="/matukio",
+        progress=progress,
     )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -12,6 +13,7 @@ from fastapi import Depends, HTTPException, Request
 from portal.db import DbSession
 from portal.identity import selectors, services
 from portal.identity.assurance import Level, acr_satisfies
+from portal.identity.attributes import attributes_unseal
 from portal.identity.models import User, WebSession
 from portal.identity.permissions import ANONYMOUS, CITIZEN, permissions_known, permitted
 
@@ -25,6 +27,12 @@ class Visitor:
     user: User
     web_session: WebSession
     roles: frozenset[str]
+    token: str = field(repr=False)  # the session cookie: it opens the sealed attributes
+
+    @cached_property
+    def attributes(self) -> dict[str, str]:
+        """What the provider vouched for at sign-in (NIN, names...), opened for this request."""
+        return attributes_unseal(self.token, self.web_session.attributes_sealed)
 
 
 def identify(request: Request, session: DbSession) -> None:
@@ -47,7 +55,7 @@ def identify(request: Request, session: DbSession) -> None:
     services.session_touch(session=session, web_session=web_session, now=now)
     granted = {grant.role for grant in selectors.grants_of(session=session, user=user)}
     roles = frozenset({CITIZEN, *granted})
-    request.state.visitor = Visitor(user=user, web_session=web_session, roles=roles)
+    request.state.visitor = Visitor(user=user, web_session=web_session, roles=roles, token=token)
     request.state.signed_in_name = user.name
 
 

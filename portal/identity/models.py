@@ -48,6 +48,7 @@ class WebSession(SQLModel, table=True):
     provider_sid: str | None = Field(default=None, max_length=255, index=True)
     acr: str = Field(max_length=100)
     id_token: str = Field(max_length=8000)  # the hint for RP-initiated logout; no NIN in it
+    attributes_sealed: str = Field(default="", max_length=2000)  # see portal.identity.attributes
     created_at: dt.datetime
     last_seen_at: dt.datetime
     expires_at: dt.datetime  # the absolute limit; idleness is counted from last_seen_at

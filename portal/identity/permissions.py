@@ -14,7 +14,13 @@ CITIZEN = "citizen"
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     ANONYMOUS: frozenset({"feedback.send", "identity.sign_in"}),
     CITIZEN: frozenset(
-        {"feedback.send", "identity.sign_in", "identity.sign_out", "account.sessions_end"}
+        {
+            "feedback.send",
+            "identity.sign_in",
+            "identity.sign_out",
+            "account.sessions_end",
+            "bus.service_start",
+        }
     ),
     # Their own permissions arrive with publishing and curation; each also signs in as a citizen.
     "publisher": frozenset(),

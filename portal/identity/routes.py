@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from portal.db import DbSession
 from portal.identity import selectors, services
 from portal.identity.assurance import ACR, Level, acr_satisfies
+from portal.identity.attributes import attributes_from_claims
 from portal.identity.dependencies import (
     SESSION_COOKIE,
     SignedIn,
@@ -46,13 +47,16 @@ logger = logging.getLogger("portal.identity")
 router = APIRouter(include_in_schema=False)
 LIMITED = Depends(rate_limit("sign_in"))
 
-# What we ask for: the NIN and the name, from userinfo; the ID token carries no attributes.
+# What we ask for, from userinfo (the ID token carries no attributes): the NIN and the name,
+# and what a hand-off to an institution may share (see portal.identity.attributes).
 CLAIMS = {
     "userinfo": {
         "nin": {"essential": True},
         "name": {"essential": True},
         "given_name": None,
         "family_name": None,
+        "birthdate": None,
+        "phone_number": None,
     }
 }
 # Provider errors a person causes or can fix, each with its own page; any other is "failed".
@@ -171,6 +175,7 @@ def sign_in_callback(request: Request, session: DbSession) -> Response:
         acr=result.acr,
         id_token=result.id_token,
         provider_sid=result.sid,
+        attributes=attributes_from_claims(result.claims),
         now=now,
         lifetime=dt.timedelta(hours=settings.session_hours),
     )

@@ -11,10 +11,12 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
+from portal.identity.attributes import attributes_seal
 from portal.identity.models import (
     LogoutTokenSeen,
     RoleGrant,
@@ -63,10 +65,12 @@ def session_start(
     acr: str,
     id_token: str,
     provider_sid: str | None,
+    attributes: Mapping[str, str],
     now: dt.datetime,
     lifetime: dt.timedelta,
 ) -> str:
-    """A new server-side session; returns the random token for the cookie (kept as a digest)."""
+    """A new server-side session; returns the random token for the cookie (kept as a digest).
+    The verified `attributes` are kept sealed under that token."""
     token = secrets.token_urlsafe(32)
     assert user.id is not None
     session.add(
@@ -76,6 +80,7 @@ def session_start(
             provider_sid=provider_sid,
             acr=acr,
             id_token=id_token,
+            attributes_sealed=attributes_seal(token, attributes) if attributes else "",
             created_at=now,
             last_seen_at=now,
             expires_at=now + lifetime,

@@ -29,7 +29,10 @@ HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Route paths whose callers prove themselves by signature and never hold a browser cookie.
 CSRF_EXEMPT: frozenset[str] = frozenset(
-    {"/ingia/backchannel"}  # back-channel logout: the provider posts a signed logout token
+    {
+        "/ingia/backchannel",  # back-channel logout: the provider posts a signed logout token
+        "/govesb/taarifa",  # GovESB delivers institutions' status pushes, signed by the bus
+    }
 )
 
 

@@ -91,6 +91,8 @@ def render(
     response = HTMLResponse(
         html, status_code=status, headers={"Content-Language": locale, "Vary": "Cookie"}
     )
+    if getattr(request.state, "visitor", None) is not None:  # a shared phone keeps no copy
+        response.headers["Cache-Control"] = "no-store"
     csrf_cookie_set(request, response)
     if request.query_params.get("lang") == locale:  # an explicit choice is remembered
         response.set_cookie(

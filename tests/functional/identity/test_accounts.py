@@ -43,6 +43,7 @@ def _start(db: Connection, user: User, *, sid: str | None = "sid-1") -> str:
             acr="urn:tz:nida:loa:substantial",
             id_token="header.payload.signature",
             provider_sid=sid,
+            attributes={},
             now=NOW,
             lifetime=dt.timedelta(hours=12),
         )

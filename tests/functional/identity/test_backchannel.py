@@ -80,6 +80,7 @@ def _signed_in(db: Connection) -> str:
             acr="urn:tz:nida:loa:substantial",
             id_token="x.y.z",
             provider_sid=SID,
+            attributes={},
             now=now,
             lifetime=dt.timedelta(hours=1),
         )

@@ -9,8 +9,7 @@ the shared test database; the citizens' pairwise subjects are their own, and no 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 import pytest
@@ -23,7 +22,7 @@ from portal.identity.models import SignInEvent, User, WebSession
 from tests.functional.sandbox.conftest import BARAKA, NEEMA
 from tests.page_client import check_page_contract
 from tests.servers import free_socket
-from tests.sign_in_world import World, world_served
+from tests.sign_in_world import Citizen, World, world_served
 
 NEEMA_PIN = "4821"  # her demo PIN in portal/sandbox/idp/citizens.yaml, for the high level
 
@@ -34,78 +33,6 @@ CODE_FLOW_LIMITS = {"feedback": (10_000, 60.0), "sign_in": (10_000, 60.0)}
 def world(settings: Settings, engine: Engine, search_backend: object) -> Iterator[World]:
     with world_served(settings, engine) as running:
         yield running
-
-
-class Citizen:
-    """A browser: one cookie jar for both sites, every redirect taken by hand."""
-
-    def __init__(self, world: World) -> None:
-        self.world = world
-        self.http = httpx2.Client(follow_redirects=False, timeout=10, trust_env=False)
-
-    def get(self, url: str) -> httpx2.Response:
-        return self.http.get(url if url.startswith("http") else f"{self.world.portal}{url}")
-
-    def page(self, url: str, status: int = 200) -> tuple[httpx2.Response, Any]:
-        response = self.get(url)
-        assert response.status_code == status, (url, response.status_code, response.text[:500])
-        return response, check_page_contract(response)  # type: ignore[arg-type]
-
-    def post(self, url: str, tree: Any, answers: dict[str, str], action: str) -> httpx2.Response:
-        form = next(f for f in tree.iter("form") if f.get("action") == action)
-        fields = [
-            (i.get("name"), i.get("value", ""))
-            for i in form.iter("input")
-            if i.get("name") and i.get("type") == "hidden" and i.get("name") not in answers
-        ]
-        fields += list(answers.items())
-        target = (
-            action
-            if action.startswith("http")
-            else f"{urlsplit(url).scheme}://{urlsplit(url).netloc}{action}"
-        )
-        return self.http.post(
-            target,
-            content=urlencode(fields),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
-
-    def at_provider(
-        self, start: httpx2.Response, nin: str, pin: str | None = None
-    ) -> httpx2.Response:
-        """From the portal's redirect to the provider, through whichever of its pages it shows
-        (NIN, one-time code, PIN), to the redirect back to the portal's callback."""
-        assert start.status_code == 303, start.text[:300]
-        assert start.headers["location"].startswith(self.world.issuer)
-        response = self.get(start.headers["location"])
-        for _ in range(10):
-            if response.status_code in (302, 303):
-                location = response.headers["location"]
-                if not location.startswith(self.world.issuer):
-                    return response  # back to the portal
-                response = self.get(location)
-                continue
-            url = str(response.request.url)
-            tree = check_page_contract(response)  # type: ignore[arg-type]
-            form = next(f for f in tree.iter("form") if (f.get("method") or "").lower() == "post")
-            fields = {i.get("name") for i in form.iter("input")}
-            answers = {"action": "continue"}
-            if "nin" in fields:
-                answers["nin"] = nin
-            if "code" in fields:
-                banner = next(p for p in tree.iter("p") if p.get("class") == "banner-code")
-                answers["code"] = "".join(c for c in "".join(banner.itertext()) if c.isdigit())[-6:]
-            if "pin" in fields and pin:
-                answers["pin"] = pin
-            response = self.post(url, tree, answers, str(form.get("action")))
-            assert response.status_code == 303, response.text[:500]
-        raise AssertionError("the provider never sent the browser back")
-
-    def sign_in(self, nin: str, return_to: str = "/akaunti") -> httpx2.Response:
-        start = self.get("/ingia?" + urlencode({"rudi": return_to}))
-        back = self.at_provider(start, nin)
-        assert back.headers["location"].startswith(f"{self.world.portal}/ingia/mwisho?")
-        return self.get(back.headers["location"])
 
 
 @pytest.fixture
@@ -145,6 +72,10 @@ def test_a_citizen_signs_in_with_the_nin_and_a_one_time_code(
         sessions = session.exec(select(WebSession).where(WebSession.user_id == user.id)).all()
         assert sessions
         assert all("kikao" not in s.token_hash for s in sessions)
+        # Her verified details ride with the session, sealed: no NIN or name in the row.
+        assert all(s.attributes_sealed for s in sessions)
+        assert all(NEEMA.replace("-", "") not in s.attributes_sealed for s in sessions)
+        assert all("Mwakalinga" not in s.attributes_sealed for s in sessions)
         events = session.exec(select(SignInEvent).where(SignInEvent.sub == user.sub)).all()
         assert "sign_in" in {e.kind for e in events}
 
