@@ -69,9 +69,11 @@ def _visitor_at_level(request: Request, service: Service) -> Visitor:
     return AssuranceCheck(service.launch_assurance)(request)  # type: ignore[arg-type]
 
 
-def _shared(visitor: Visitor) -> tuple[str, ...]:
-    """The attributes this hand-off shares: those the provider vouched for, NIN first."""
-    return tuple(name for name in ATTRIBUTES if name in visitor.attributes)
+def _shared(visitor: Visitor, service: Service) -> tuple[str, ...]:
+    """What this hand-off shares: what the service needs of what the provider vouched for."""
+    return tuple(
+        name for name in ATTRIBUTES if name in service.launch_shares and name in visitor.attributes
+    )
 
 
 def _problem(
@@ -90,7 +92,7 @@ def _consent_page(
     status = FORM_INVALID_STATUS if form_input.errors else 200
     context = {
         "service": service,
-        "attributes": _shared(visitor),
+        "attributes": _shared(visitor, service),
         "values": visitor.attributes,
         "form_input": form_input,
         "key": secrets.token_urlsafe(32),
@@ -133,7 +135,7 @@ def service_start(
             user_id=visitor.user.id,
             service=service,
             key=key,
-            attributes=_shared(visitor),
+            attributes=_shared(visitor, service),
             locale=locale_for(request),
             now=_now(),
         )

@@ -106,6 +106,7 @@ class Service(SQLModel, table=True):
     launch_mode: str = Field(max_length=20)
     launch_api_code: str | None = Field(default=None, max_length=64)
     launch_assurance: str = Field(max_length=20)
+    launch_shares: list[str] = _json()  # the verified details a hand-off gives the institution
     legal_basis: list[dict[str, Any]] = _json()
     contact: dict[str, Any] = _json()
     status: str = Field(max_length=30, index=True)

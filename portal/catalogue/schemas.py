@@ -121,6 +121,16 @@ class Assurance(StrEnum):
     high = "high"
 
 
+class SharedAttribute(StrEnum):
+    """A verified detail a GovESB hand-off may give the institution (the NIN always)."""
+
+    nin = "nin"
+    given_name = "given_name"
+    family_name = "family_name"
+    birthdate = "birthdate"
+    phone_number = "phone_number"
+
+
 class CostItem(Strict):
     """One fee in Tanzanian shillings (0 means free) and when it applies."""
 
@@ -152,6 +162,8 @@ class Launch(Strict):
     mode: LaunchMode = LaunchMode.link
     api_code: Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9_-]{2,63}$")] | None = None
     assurance: Assurance = Assurance.low
+    # What the institution needs of the citizen's verified details, and no more.
+    shares: list[SharedAttribute] = list(SharedAttribute)
 
     @model_validator(mode="after")
     def _api_code_for_govesb(self) -> Launch:
@@ -159,6 +171,10 @@ class Launch(Strict):
             raise ValueError("a GovESB launch needs an api_code")
         if self.mode is LaunchMode.link and self.api_code:
             raise ValueError("api_code is only for mode govesb")
+        if SharedAttribute.nin not in self.shares:
+            raise ValueError("shares must include nin: the hand-off is made by it")
+        if len(set(self.shares)) != len(self.shares):
+            raise ValueError("shares names an attribute twice")
         return self
 
 

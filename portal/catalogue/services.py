@@ -114,6 +114,7 @@ def service_upsert(
             "launch_mode": record.launch.mode.value,
             "launch_api_code": record.launch.api_code,
             "launch_assurance": record.launch.assurance.value,
+            "launch_shares": [attribute.value for attribute in record.launch.shares],
             "legal_basis": [_dump(law) for law in record.legal_basis],
             "contact": _dump(record.contact),
             "status": record.status.value,

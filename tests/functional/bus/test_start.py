@@ -154,3 +154,12 @@ def test_hand_offs_are_limited_per_client(citizen_pages: PageClient) -> None:
     for _ in range(20):
         citizen_pages.post(consent, {}, action=f"{RITA}/anza", status=503)
     citizen_pages.post(consent, {}, action=f"{RITA}/anza", status=429)
+
+
+def test_a_service_is_given_only_what_it_needs(citizen_pages: PageClient) -> None:
+    clearance = "/huduma/tra-hati-ya-kodi-kulipwa"  # shares: nin, names, phone
+    text = citizen_pages.get(f"{clearance}/anza?lang=en").text()
+    for shown in ("Your NIN, ending in 4217", "Neema", "Mwakalinga", "+255700000101"):
+        assert shown in text
+    assert "Date of birth" not in text
+    assert "1988-03-14" not in text

@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
-from portal.catalogue.schemas import Channels, Launch, Steps, parse_duration
+from portal.catalogue.schemas import Channels, Launch, SharedAttribute, Steps, parse_duration
+from portal.identity.attributes import ATTRIBUTES
 
 
 @pytest.mark.parametrize(
@@ -56,3 +57,21 @@ def test_govesb_launch_needs_an_api_code_and_links_need_none() -> None:
 def test_steps_must_match_in_both_languages() -> None:
     with pytest.raises(ValidationError, match="same number of steps"):
         Steps(sw=["Moja", "Mbili"], en=["One"])
+
+
+def test_a_launch_shares_the_nin_and_no_attribute_twice() -> None:
+    assert Launch(mode="govesb", api_code="RITA-BIRTH").shares == list(SharedAttribute)
+    assert Launch(mode="govesb", api_code="X-1", shares=["nin", "given_name"]).shares == [
+        SharedAttribute.nin,
+        SharedAttribute.given_name,
+    ]
+    with pytest.raises(ValidationError, match="must include nin"):
+        Launch(mode="govesb", api_code="X-1", shares=["given_name"])
+    with pytest.raises(ValidationError, match="twice"):
+        Launch(mode="govesb", api_code="X-1", shares=["nin", "nin"])
+    with pytest.raises(ValidationError):
+        Launch(mode="govesb", api_code="X-1", shares=["nin", "blood_group"])
+
+
+def test_what_a_service_may_be_given_is_what_a_session_keeps() -> None:
+    assert [attribute.value for attribute in SharedAttribute] == list(ATTRIBUTES)
