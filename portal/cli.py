@@ -358,6 +358,27 @@ def _sandbox_bus_start(settings: Settings, esb_port: int) -> None:
             os.environ[f"MLANGO_BUS_{name.upper()}"] = value
 
 
+def _demo_worker_start(bind: Bind, backend: SearchBackend) -> None:
+    """What `portal worker` does, in a background thread beside the demo, with the settings
+    the sandboxes have just put in the environment."""
+    import threading
+
+    from portal.outbox.dispatcher import Stop, dispatcher_run
+
+    handlers = _handlers(backend, Settings())
+    thread = threading.Thread(
+        target=dispatcher_run,
+        kwargs={
+            "bind": bind,
+            "handlers": handlers,
+            "stop": Stop(),
+            "idle_seconds": WORKER_INTERVAL,
+        },
+    )
+    thread.daemon = True
+    thread.start()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portal", description="Mlango operator commands")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -436,6 +457,7 @@ def main(
                 return status
             _sandbox_idp_start(settings, SANDBOX_IDP_PORT)
             _sandbox_bus_start(settings, SANDBOX_ESB_PORT)
+            _demo_worker_start(bind, backend)
             return _run(settings, args.host, args.port, args.workers)
         if args.command == "search":
             if args.search_command == "rebuild":
