@@ -3,13 +3,16 @@
 from alembic import context
 
 # Importing each domain's models registers its tables in the metadata.
+from portal.audit import models as audit_models  # noqa: F401
 from portal.bus import models as bus_models  # noqa: F401
 from portal.catalogue import models as catalogue_models  # noqa: F401
 from portal.config import Settings
+from portal.curation import models as curation_models  # noqa: F401
 from portal.db import engine_create, metadata
 from portal.feedback import models as feedback_models  # noqa: F401
 from portal.identity import models as identity_models  # noqa: F401
 from portal.outbox import models as outbox_models  # noqa: F401
+from portal.publishing import models as publishing_models  # noqa: F401
 from portal.search import models as search_models  # noqa: F401
 
 config = context.config

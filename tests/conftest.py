@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection, Engine
 
 from portal.app import create_app
@@ -30,7 +30,7 @@ from portal.config import (
     SearchSettings,
     Settings,
 )
-from portal.db import database_migrate, engine_create, metadata, unit_of_work
+from portal.db import database_migrate, engine_create, unit_of_work
 from portal.search.backend import SearchBackend, backend_create
 from portal.search.services import index_rebuild
 from tests.page_client import PageClient
@@ -43,10 +43,10 @@ def _database_url(tmp_root: Path) -> str:
 
 
 def _reset(engine: Engine) -> None:
-    """Drop what an earlier run left, so migrations start from an empty database."""
-    metadata.drop_all(engine)
-    with engine.begin() as connection:
-        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    """Drop what an earlier run left (whatever its schema), so migrations start from empty."""
+    found = MetaData()
+    found.reflect(engine)
+    found.drop_all(engine)
 
 
 @pytest.fixture(scope="session")

@@ -39,6 +39,7 @@ class ServiceLifeEvent(SQLModel, table=True):
     life_event_id: int = Field(
         foreign_key="life_event.id", primary_key=True, ondelete="CASCADE", index=True
     )
+    position: int = 0  # the service's step in the life event's journey (curators order them)
 
 
 class Institution(SQLModel, table=True):

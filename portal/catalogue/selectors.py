@@ -121,7 +121,8 @@ def service_page(
     category: Category | None = None,
     life_event: LifeEvent | None = None,
 ) -> Page:
-    """Services of one institution, category or life event, most used first, one page of them."""
+    """Services of one institution, category or life event, one page of them: most used first,
+    or for a life event in its journey order (the curators' steps), then most used first."""
     statement = select(Service)
     if institution is not None:
         statement = statement.where(Service.institution_id == institution.id)
@@ -134,9 +135,12 @@ def service_page(
             ServiceLifeEvent.life_event_id == life_event.id
         )
     total = session.exec(select(func.count()).select_from(statement.subquery())).one()
+    order = [col(Service.popularity).desc(), col(Service.slug)]
+    if life_event is not None:  # a life event lists its services in their journey order
+        order.insert(0, col(ServiceLifeEvent.position))
     items = session.exec(
         statement.options(selectinload(Service.institution))  # type: ignore[arg-type]
-        .order_by(col(Service.popularity).desc(), col(Service.slug))
+        .order_by(*order)
         .offset((number - 1) * size)
         .limit(size)
     ).all()
@@ -172,3 +176,42 @@ def taxonomy_names(*, session: Session) -> dict[str, dict[str, Any]]:
         "category": dict(session.exec(select(Category.slug, Category.name)).all()),
         "life_events": dict(session.exec(select(LifeEvent.slug, LifeEvent.name)).all()),
     }
+
+
+def service_record(service: Service) -> dict[str, Any]:
+    """The published service as a record of the seed shape (`ServiceIn` as JSON): what a draft
+    starts from, what an export writes, and what `service_upsert` takes back unchanged."""
+    record: dict[str, Any] = {
+        "slug": service.slug,
+        "institution": service.institution.slug,
+        "name": service.name,
+        "alternative_names": service.alternative_names,
+        "summary": service.summary,
+        "description": service.description,
+        "steps": service.steps,
+        "categories": sorted(category.slug for category in service.categories),
+        "life_events": sorted(life_event.slug for life_event in service.life_events),
+        "audience": service.audience,
+        "eligibility": service.eligibility,
+        "required_documents": service.required_documents,
+        "identifiers": service.identifiers,
+        "output": service.output,
+        "cost": service.cost,
+        "processing_time": service.processing_time,
+        "processing_time_note": service.processing_time_note,
+        "channels": service.channels,
+        "launch": {
+            "mode": service.launch_mode,
+            **({"api_code": service.launch_api_code} if service.launch_api_code else {}),
+            "assurance": service.launch_assurance,
+            "shares": service.launch_shares,
+        },
+        "legal_basis": service.legal_basis,
+        "contact": service.contact,
+        "status": service.status,
+        "alert": service.alert,
+        "last_reviewed": service.last_reviewed.isoformat(),
+        "review_due": service.review_due.isoformat(),
+        "popularity": service.popularity,
+    }
+    return {name: value for name, value in record.items() if value is not None}

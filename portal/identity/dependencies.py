@@ -15,7 +15,13 @@ from portal.identity import selectors, services
 from portal.identity.assurance import Level, acr_satisfies
 from portal.identity.attributes import attributes_unseal
 from portal.identity.models import User, WebSession
-from portal.identity.permissions import ANONYMOUS, CITIZEN, permissions_known, permitted
+from portal.identity.permissions import (
+    ANONYMOUS,
+    CITIZEN,
+    EVERY_INSTITUTION,
+    permissions_known,
+    permitted,
+)
 
 SESSION_COOKIE = "kikao"
 
@@ -28,6 +34,11 @@ class Visitor:
     web_session: WebSession
     roles: frozenset[str]
     token: str = field(repr=False)  # the session cookie: it opens the sealed attributes
+    publisher_of: frozenset[str] = frozenset()  # slugs of the institutions they publish for
+
+    def may_publish_for(self, institution: str) -> bool:
+        """Whether their publishing permissions reach `institution` (a slug)."""
+        return bool(self.roles & EVERY_INSTITUTION) or institution in self.publisher_of
 
     @cached_property
     def attributes(self) -> dict[str, str]:
@@ -53,10 +64,19 @@ def identify(request: Request, session: DbSession) -> None:
         return
     web_session, user = found
     services.session_touch(session=session, web_session=web_session, now=now)
-    granted = {grant.role for grant in selectors.grants_of(session=session, user=user)}
-    roles = frozenset({CITIZEN, *granted})
-    request.state.visitor = Visitor(user=user, web_session=web_session, roles=roles, token=token)
+    grants = selectors.grants_of(session=session, user=user)
+    roles = frozenset({CITIZEN, *(grant.role for grant in grants)})
+    publisher_of = frozenset(g.institution for g in grants if g.role == "publisher")
+    request.state.visitor = Visitor(
+        user=user, web_session=web_session, roles=roles, token=token, publisher_of=publisher_of
+    )
     request.state.signed_in_name = user.name
+    # The staff tools the header links to: which this person may open.
+    request.state.signed_in_tools = tuple(
+        tool
+        for tool, permission in (("publish", "publishing.edit"), ("curate", "curation.review"))
+        if permitted(roles=roles, permission=permission)
+    )
 
 
 def _current_roles(request: Request) -> frozenset[str]:

@@ -22,11 +22,16 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "bus.service_start",
         }
     ),
-    # Their own permissions arrive with publishing and curation; each also signs in as a citizen.
-    "publisher": frozenset(),
-    "curator": frozenset(),
-    "administrator": frozenset(),
+    # Each also signs in as a citizen and holds a citizen's permissions with that role.
+    # A publisher's permissions reach only the institutions they publish for (`publisher_of`).
+    "publisher": frozenset({"publishing.edit"}),
+    "curator": frozenset({"publishing.edit", "curation.review", "curation.edit", "audit.read"}),
+    "administrator": frozenset(
+        {"publishing.edit", "curation.review", "curation.edit", "audit.read"}
+    ),
 }
+# Roles whose publishing permissions reach every institution, not only those granted.
+EVERY_INSTITUTION = frozenset({"curator", "administrator"})
 
 
 def permitted(*, roles: frozenset[str], permission: str) -> bool:

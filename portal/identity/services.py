@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
+from portal.audit import services as audit_services
 from portal.identity.attributes import attributes_seal
 from portal.identity.models import (
     LogoutTokenSeen,
@@ -218,6 +219,19 @@ def role_grant(
         RoleGrant(
             nin_hash=nin_digest, role=role, institution=institution, granted_at=now, granted_by=by
         )
+    )
+    audit_services.audit_record(
+        session=session,
+        actor_id=None,
+        actor=by,
+        action="role.grant",
+        entity="role",
+        entity_key=f"{role}:{institution}" if institution else role,
+        institution=institution or None,
+        # The person by the first characters of their NIN's keyed hash: enough to tell two
+        # grants apart, nothing to find the NIN by.
+        after={"role": role, "institution": institution, "person": nin_digest[:12]},
+        now=now,
     )
     session.flush()
     return True

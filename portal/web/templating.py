@@ -81,6 +81,7 @@ def render(
         "csrf_token": csrf_token(request),
         # Set by sign-in for a visitor whose session is live; None for everyone else.
         "signed_in_name": getattr(request.state, "signed_in_name", None),
+        "signed_in_tools": getattr(request.state, "signed_in_tools", ()),  # publish, curate
         **(context or {}),
     }
     token = i18n.use_locale(locale)

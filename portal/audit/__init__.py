@@ -1,0 +1,1 @@
+"""The audit log: every change of a record, review decision and role grant, append-only."""

@@ -1,0 +1,1 @@
+"""Curators keep the catalogue true: the review queue and the editorial tools."""

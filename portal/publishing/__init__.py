@@ -1,0 +1,1 @@
+"""Institutions publish their own services: drafts, review, revisions, bulk import."""
