@@ -130,6 +130,21 @@ class BusSettings(BaseModel):
         return self
 
 
+class PublishingSettings(BaseModel):
+    """`MLANGO_PUBLISHING_*`: the limits of a bulk import of service records."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    import_max_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="the largest file (bytes) a publisher may import",
+    )
+    import_max_rows: int = Field(
+        default=500, ge=1, le=10_000, description="the most services one import may hold"
+    )
+
+
 # Variables with our prefix that are not settings, so start-up must not refuse them.
 NOT_SETTINGS = frozenset({"MLANGO_TEST_DATABASE_URL"})  # read by the test suite only
 
@@ -163,6 +178,7 @@ class Settings(BaseSettings):
     meilisearch: MeilisearchSettings = MeilisearchSettings()
     identity: IdentitySettings = IdentitySettings()
     bus: BusSettings = BusSettings()
+    publishing: PublishingSettings = PublishingSettings()
 
     @classmethod
     def known_variables(cls) -> frozenset[str]:

@@ -26,11 +26,19 @@ and tests can tell a failed submission from a shown page, and browsers render th
 Reading is bounded by `FORM_LIMITS`. The CSRF guard reads every unsafe request's form first, with
 the same limits; a form beyond them is refused with `FormRefused` (413, or 400 when unreadable),
 shown as an error page, or, where a route reads it first, as a form-level error on the page.
+
+A route that takes a file declares its own limits under its route decorator, with
+`@form_limits(FormLimits(max_files=1, ...))` (or a function of the request, for limits from the
+settings): the form is read once, by whoever reads it first, so the limits belong to the route,
+not to one reader. The route reads its file with `form_file`. Files are read into memory (within
+`max_body`) and their spooled files closed as soon as the form is read, so none is left open
+when a later check refuses the request.
 """
 
 from __future__ import annotations
 
 import enum
+import io
 import types
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -88,6 +96,10 @@ class FormLimits:
 
 
 FORM_LIMITS = FormLimits()
+# A route's own limits: fixed, or worked out per request (e.g. from the settings).
+RouteLimits = FormLimits | Callable[[Request], FormLimits]
+EndpointT = TypeVar("EndpointT", bound=Callable[..., Any])
+_LIMITS_ATTRIBUTE = "form_limits"
 
 MISSING_TEXT = N_("Enter an answer")
 MISSING_CHOICE = N_("Select an option")
@@ -95,6 +107,8 @@ MISSING_CHOICES = N_("Select at least one option")
 INVALID = N_("Check what you entered")
 TOO_LARGE = N_("The form was too large to send. Make your answers shorter and try again.")
 UNREADABLE = N_("The form could not be read. Try sending it again.")
+FILE_MISSING = N_("Choose a file to upload")
+FILE_TOO_LARGE = N_("The file is larger than %(limit)s. Send a smaller file.")
 
 # pydantic error type -> (kind a field may declare, context key of the limit, default message)
 _ERRORS: dict[str, tuple[str, str | None, str]] = {
@@ -324,18 +338,41 @@ def form_validate(
 
 
 class FormRefused(HTTPException):
-    """A form that was not read: too large (413) or not readable as a form (400)."""
+    """A form that was not read: too large (413), not readable as a form (400), or a file sent
+    without its length (411)."""
 
     def __init__(self, status_code: int, msgid: str) -> None:
         super().__init__(status_code=status_code, detail=msgid)
         self.msgid = msgid
 
 
-async def form_read(request: Request, limits: FormLimits = FORM_LIMITS) -> FormData:
-    """The request's form, read once within `limits`; raises FormRefused (413 or 400)."""
+def form_limits(limits: RouteLimits) -> Callable[[EndpointT], EndpointT]:
+    """Give a route its own form limits (put it under the route decorator), e.g. to take a file."""
+
+    def declare(endpoint: EndpointT) -> EndpointT:
+        setattr(endpoint, _LIMITS_ATTRIBUTE, limits)
+        return endpoint
+
+    return declare
+
+
+def route_form_limits(request: Request) -> FormLimits:
+    """The limits of the route answering `request`: its own, or `FORM_LIMITS`."""
+    route = request.scope.get("route")
+    declared = getattr(getattr(route, "endpoint", None), _LIMITS_ATTRIBUTE, None)
+    if declared is None:
+        return FORM_LIMITS
+    return declared if isinstance(declared, FormLimits) else declared(request)
+
+
+async def form_read(request: Request, limits: FormLimits | None = None) -> FormData:
+    """The request's form, read once within `limits` (by default the route's); raises
+    FormRefused (413 or 400, or 411 for a file sent without its length)."""
     refused = getattr(request.state, "form_refused", None)
     if refused is not None:  # the body is gone: refuse again rather than read it twice
         raise refused
+    if limits is None:
+        limits = route_form_limits(request)
     try:
         length = int(request.headers.get("content-length", "0"))
     except ValueError:
@@ -343,12 +380,17 @@ async def form_read(request: Request, limits: FormLimits = FORM_LIMITS) -> FormD
     try:
         if length > limits.max_body:
             raise FormRefused(413, TOO_LARGE)
+        if limits.max_files and "content-length" not in request.headers:
+            # Files are not bounded while they are read, only the body's declared length is.
+            raise FormRefused(411, UNREADABLE)
         try:
-            return await request.form(
+            form = await request.form(
                 max_files=limits.max_files,
                 max_fields=limits.max_fields,
                 max_part_size=limits.max_part_size,
             )
+            await _files_in_memory(form)
+            return form
         except (MultiPartException, StarletteHTTPException) as error:
             reason = str(getattr(error, "message", None) or getattr(error, "detail", ""))
             # Starlette names every limit it enforces with "maximum"; anything else is malformed.
@@ -372,6 +414,51 @@ def form_dependency(model: type[ModelT]) -> Callable[[Request], Awaitable[FormIn
         return form_validate(model, submitted)
 
     return form_input
+
+
+async def _files_in_memory(form: FormData) -> None:
+    """Hold each file of the form in memory (its size is bounded by the body's) and close the
+    spooled file it came in, so nothing is left open whoever ends the request."""
+    for _key, value in form.multi_items():
+        if isinstance(value, UploadFile) and not isinstance(value.file, io.BytesIO):
+            content = await value.read()
+            await value.close()
+            value.file = io.BytesIO(content)
+
+
+@dataclass(frozen=True)
+class FileUpload:
+    """A file sent in a form, read whole."""
+
+    filename: str  # as the browser named it: only its last part, never a path
+    content_type: str
+    content: bytes
+
+
+def size_text(size: int) -> str:
+    """A number of bytes for a reader: "2 MB", "500 KB"."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.3g} MB"
+    return f"{max(1, size // 1024)} KB"
+
+
+async def form_file(request: Request, name: str, *, max_bytes: int) -> FileUpload | FieldError:
+    """The file sent in the form key `name`, or the problem with it (none chosen, larger than
+    `max_bytes`, or a form that was refused), as a field error of `name`."""
+    try:
+        form = await form_read(request)
+    except FormRefused as refusal:
+        return FieldError(name, refusal.msgid)
+    sent = form.get(name)
+    if not isinstance(sent, UploadFile) or not (sent.filename or sent.size):
+        return FieldError(name, FILE_MISSING)
+    if sent.size is not None and sent.size > max_bytes:
+        return FieldError(name, FILE_TOO_LARGE, {"limit": size_text(max_bytes)})
+    content = await sent.read(max_bytes + 1)
+    if len(content) > max_bytes:
+        return FieldError(name, FILE_TOO_LARGE, {"limit": size_text(max_bytes)})
+    filename = (sent.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    return FileUpload(filename=filename, content_type=sent.content_type or "", content=content)
 
 
 def redirect_after_post(url: str) -> RedirectResponse:
