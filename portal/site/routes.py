@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 
 from portal.catalogue import selectors as catalogue_selectors
+from portal.curation import selectors as curation_selectors
 from portal.db import DbSession
 from portal.web.templating import render
 
@@ -20,6 +21,7 @@ def home(request: Request, session: DbSession) -> HTMLResponse:
         "life_events": catalogue_selectors.life_event_list(session=session),
         "categories": catalogue_selectors.category_list(session=session),
         "popular": catalogue_selectors.service_list_popular(session=session, limit=POPULAR_COUNT),
+        "featured": curation_selectors.featured_services(session=session, active_only=True),
     }
     return render(request, "site/home.html", context)
 
