@@ -14,11 +14,14 @@ from portal.bus.connect import bus_client_create
 from portal.bus.routes import router as bus_router
 from portal.catalogue.routes import router as catalogue_router
 from portal.config import STATIC_DIR, TEMPLATES_DIR, Settings
+from portal.curation.routes import router as curation_router
 from portal.db import engine_create
 from portal.feedback.routes import router as feedback_router
 from portal.identity.dependencies import identify
 from portal.identity.provider import provider_origins, relying_party_create
 from portal.identity.routes import router as identity_router
+from portal.publishing.bulk_routes import router as bulk_router
+from portal.publishing.routes import router as publishing_router
 from portal.search import routes as search_routes
 from portal.search.backend import backend_create
 from portal.site.routes import router as site_router
@@ -89,6 +92,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(feedback_router)
     app.include_router(identity_router)
     app.include_router(bus_router)
+    app.include_router(bulk_router)
+    app.include_router(publishing_router)
+    app.include_router(curation_router)
     error_handlers_install(app)
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(

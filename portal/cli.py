@@ -358,6 +358,17 @@ def _sandbox_bus_start(settings: Settings, esb_port: int) -> None:
             os.environ[f"MLANGO_BUS_{name.upper()}"] = value
 
 
+def _demo_roles(bind: Bind, settings: Settings) -> None:
+    """The demo citizens who publish and curate (see portal/sandbox/world.py)."""
+    from portal.sandbox.world import demo_roles_grant
+
+    with unit_of_work(bind) as session:
+        added = demo_roles_grant(
+            session=session, nin_key=settings.identity.nin_key.get_secret_value(), now=_now()
+        )
+    print(f"demo: {added} demo role(s) given (publisher: Baraka; curator: Rehema)")
+
+
 def _demo_worker_start(bind: Bind, backend: SearchBackend) -> None:
     """What `portal worker` does, in a background thread beside the demo, with the settings
     the sandboxes have just put in the environment."""
@@ -455,6 +466,7 @@ def main(
             status = _seed(bind, backend, settings.seed_dir, False) or _rebuild(bind, backend)
             if status:
                 return status
+            _demo_roles(bind, settings)
             _sandbox_idp_start(settings, SANDBOX_IDP_PORT)
             _sandbox_bus_start(settings, SANDBOX_ESB_PORT)
             _demo_worker_start(bind, backend)

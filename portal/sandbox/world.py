@@ -1,4 +1,5 @@
-"""The demo world behind the portal: the sandbox GovESB and the demo institution systems.
+"""The demo world behind the portal: the sandbox GovESB, the demo institution systems, and the
+roles some demo citizens hold.
 
 One composition serves `portal demo` and the tests: the keys (made once and kept in a folder,
 or fresh in memory), the bus's registry (Mlango may call every demo service's code; each
@@ -8,12 +9,15 @@ settings that point the portal at it all.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from sqlmodel import Session
 
 from portal.bus.govesb.client import ClientConfig
 from portal.bus.govesb.keys import (
@@ -23,11 +27,20 @@ from portal.bus.govesb.keys import (
     private_key_text,
     public_key_text,
 )
+from portal.identity import services as identity_services
+from portal.identity.nin import nin_normalise
 from portal.sandbox.esb import ApiCode, EsbClient, EsbConfig, PushCode
 from portal.sandbox.institutions.config import DEMO_INSTITUTIONS, InstitutionConfig
 from portal.sandbox.institutions.config import demo_institution as institution_config
 
 PORTAL_CLIENT = "mlango"
+# Demo citizens of the sandbox provider (portal/sandbox/idp/citizens.yaml) who hold roles, so
+# that a newcomer can try publishing and review: (NIN, role, institution).
+DEMO_ROLES = (
+    ("19751102-25207-00318-64", "publisher", "rita"),  # Baraka Massawe
+    ("19751102-25207-00318-64", "publisher", "brela"),
+    ("19930721-71301-00775-02", "curator", ""),  # Rehema Ali
+)
 ESB_PORT = 8002
 DELIVERY_PATH = "/govesb/taarifa"  # where the portal takes status pushes (portal.bus.routes)
 _PARTIES = ("esb", PORTAL_CLIENT, *DEMO_INSTITUTIONS)
@@ -162,3 +175,18 @@ def bus_world(
         push_codes=tuple(push_codes),
     )
     return BusWorld(esb=esb, esb_url=esb_url, institutions=institutions, credentials=credentials)
+
+
+def demo_roles_grant(*, session: Session, nin_key: str, now: dt.datetime) -> int:
+    """Give the demo citizens their roles; returns how many were new."""
+    added = 0
+    for nin, role, institution in DEMO_ROLES:
+        added += identity_services.role_grant(
+            session=session,
+            nin_digest=identity_services.nin_hash(nin=nin_normalise(nin), key=nin_key),
+            role=role,
+            institution=institution,
+            by="portal demo",
+            now=now,
+        )
+    return added
