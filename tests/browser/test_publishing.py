@@ -1,6 +1,6 @@
-"""A publisher and a curator, each signing in through the sandbox provider in a real Chromium
-without JavaScript, take a service from draft to published; search finds the change within
-seconds (the outbox worker runs beside the portal, as in production); the tool pages pass axe."""
+"""The demo publisher and the demo curator, each signing in through the sandbox provider in a
+real Chromium, take a service from draft to published; search finds the change within seconds
+(the outbox worker runs beside the portal, as in production); the tool pages pass axe."""
 
 from __future__ import annotations
 
@@ -20,15 +20,16 @@ from portal.catalogue.models import Service
 from portal.catalogue.schemas import ServiceIn
 from portal.config import Settings
 from portal.db import unit_of_work
-from portal.identity import services as identity_services
 from portal.outbox.dispatcher import Stop, dispatch_drain, dispatcher_run
 from portal.publishing import services as publishing_services
+from portal.sandbox.world import DEMO_ROLES, demo_roles_grant
 from portal.search import services as search_services
 from tests.browser.test_pages import _axe_violations
 from tests.sign_in_world import World, world_served
 
-PUBLISHER = "19810509-33412-01129-85"  # Masanja Shija, a publisher of RITA in this test
-CURATOR = "20011225-21104-00563-39"  # Zawadi Mrema, a curator in this test
+# The demo publisher (of RITA and BRELA) and the demo curator that `make run` gives roles to.
+PUBLISHER = next(nin for nin, role, institution in DEMO_ROLES if institution == "rita")
+CURATOR = next(nin for nin, role, _institution in DEMO_ROLES if role == "curator")
 WORD = "mtihanikivinjari"  # a word no service has, until the publisher writes it
 # A service no other test reads: this module publishes a change to it, for real, and puts the
 # seed record back when it ends.
@@ -40,15 +41,7 @@ def world(settings: Settings, engine: Engine, search_backend: object) -> Iterato
     now = dt.datetime.now(dt.UTC)
     key = settings.identity.nin_key.get_secret_value()
     with unit_of_work(engine) as session:
-        for nin, role, institution in ((PUBLISHER, "publisher", "rita"), (CURATOR, "curator", "")):
-            identity_services.role_grant(
-                session=session,
-                nin_digest=identity_services.nin_hash(nin=nin.replace("-", ""), key=key),
-                role=role,
-                institution=institution,
-                by="the publishing browser test",
-                now=now,
-            )
+        demo_roles_grant(session=session, nin_key=key, now=now)
         service = session.exec(select(Service).where(Service.slug == SLUG)).one()
         seeded = ServiceIn.model_validate(catalogue_selectors.service_record(service))
     with world_served(settings, engine) as running:

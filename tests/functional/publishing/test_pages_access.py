@@ -10,6 +10,8 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, func, select
@@ -22,6 +24,7 @@ from portal.publishing import services
 from portal.publishing.models import Draft
 from portal.publishing.schemas import SECTIONS
 from portal.publishing.services import Actor
+from portal.web.csrf import UNSAFE_METHODS
 from tests.functional.publishing.test_pages import SLUG, draft_of, save
 from tests.page_client import PageClient
 from tests.people import signed_in_as
@@ -225,3 +228,31 @@ def test_posts_to_unknown_drafts_are_not_found(client: TestClient, db: Connectio
     ):
         response = client.post(url, data={"csrf_token": token, "version": "1"})
         assert response.status_code == 404, url
+
+
+def test_the_lists_name_every_state_changing_publishing_route(app: FastAPI) -> None:
+    """A new route under /chapisha must join the lists above (or the import tests', for the
+    one upload), so that the role tests reach it."""
+    registered = {
+        str(route.path)
+        for route in iter_route_contexts(app.routes)
+        if isinstance(route.original_route, APIRoute)
+        and str(route.path).startswith("/chapisha")
+        and (route.methods or set()) & UNSAFE_METHODS
+    }
+    listed = {
+        re.sub(r"^/chapisha/rita/", "/chapisha/{institution}/", url)
+        .replace(f"/huduma/{SLUG}/", "/huduma/{slug}/")
+        .replace("/rasimu/1/", "/rasimu/{draft_id}/")
+        for url, _data in _posts(1, 1)
+    }
+    listed = {
+        re.sub(
+            r"/rasimu/\{draft_id\}/(" + "|".join(SECTIONS) + ")$",
+            "/rasimu/{draft_id}/{section}",
+            url,
+        )
+        for url in listed
+    }
+    import_upload = "/chapisha/{institution}/ingiza"  # tests/functional/publishing/test_import.py
+    assert registered == listed | {import_upload}
