@@ -35,6 +35,7 @@ from portal.identity.dependencies import (
     public_endpoint,
     require_permission,
 )
+from portal.web.bodies import body_read
 from portal.web.forms import FORM_INVALID_STATUS, FormInput, form_blank, form_dependency
 from portal.web.i18n import gettext, locale_for
 from portal.web.ratelimit import rate_limit
@@ -248,28 +249,9 @@ def receipts(request: Request, session: DbSession, visitor: SignedIn) -> HTMLRes
     return render(request, "bus/receipts.html", {"rows": rows})
 
 
-class _TooLarge(Exception):
-    pass
-
-
-async def _delivery_body(request: Request) -> bytes:
-    """The request body, refused unread past the envelope limit."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_ENVELOPE_BYTES:
-        raise _TooLarge
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_ENVELOPE_BYTES:
-            raise _TooLarge
-    return bytes(body)
-
-
 async def _delivery_or_none(request: Request) -> bytes | None:
-    try:
-        return await _delivery_body(request)
-    except _TooLarge:
-        return None
+    """The delivery's bytes, or None past the envelope limit (refused unread)."""
+    return await body_read(request, MAX_ENVELOPE_BYTES)
 
 
 def _answer(client: GovesbClient, status: int, message: str | None = None) -> Response:

@@ -32,6 +32,7 @@ from portal.sandbox.institutions.pages import STYLESHEET, Pages
 from portal.sandbox.institutions.pushes import StatusPusher
 from portal.sandbox.institutions.store import Application, BrowserSession, InstitutionStore
 from portal.sandbox.institutions.text import text
+from portal.web.bodies import body_read
 
 logger = logging.getLogger("portal.sandbox.institutions")
 
@@ -69,20 +70,6 @@ class Institution:
 def institution_get(request: Request) -> Institution:
     institution: Institution = request.app.state.institution
     return institution
-
-
-async def body_read(request: Request, limit: int) -> bytes | None:
-    """The request body, or None when it is longer than `limit` bytes (as announced, or as
-    read: reading stops there)."""
-    announced = request.headers.get("content-length", "")
-    if announced.isdigit() and int(announced) > limit:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
 
 
 async def form_get(request: Request) -> dict[str, str]:
